@@ -1,0 +1,67 @@
+# rshm: the one entry point. `make run` builds and runs the ported demo,
+# `make test` runs every test. See README.md.
+
+CARGO    ?= cargo
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror
+RELEASE  := target/release
+EXAMPLES := target/examples
+CTESTS   := target/ctests
+SONAME   := librshm.so.$(shell sed -n 's/^version = "\([0-9]*\)\..*/\1/p' Cargo.toml | head -1)
+# Run tests in a private IPC namespace when we may (root, or user namespaces);
+# otherwise they clean up after themselves in the current one.
+PRIVATE_IPC := $(shell unshare -i true 2>/dev/null && echo "unshare -i")
+RPATH    := -Wl,-rpath,'$$ORIGIN/../release'
+
+.PHONY: all lib run test examples ctests check-header cargo-test clean bench
+
+all: lib examples
+
+# The libraries and the generated header (build.rs writes include/rshm.h).
+lib:
+	@$(CARGO) build --release --quiet
+	@ln -sf librshm.so $(RELEASE)/$(SONAME)
+
+$(RELEASE)/librshm.so $(RELEASE)/librshm.a include/rshm.h: lib
+
+examples: lib $(EXAMPLES)/shm_example
+
+$(EXAMPLES)/%: c_examples/%.c include/rshm.h $(RELEASE)/librshm.so
+	@mkdir -p $(EXAMPLES)
+	@$(CC) -std=c11 $(WARN) $(CFLAGS) -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
+
+# Build the library and run the ported demo where ftok finds its "shmfile".
+run: examples
+	@cd target && touch shmfile && ./examples/shm_example
+
+# System libraries the static library needs, as rustc reports them.
+NATIVE_STATIC_LIBS = $(shell $(CARGO) rustc --release --quiet --lib --crate-type staticlib -- --print native-static-libs 2>&1 | sed -n 's/.*native-static-libs: //p' | tail -1)
+
+# Every C test against the shared library and against the static one.
+ctests: lib
+	@mkdir -p $(CTESTS)
+	@set -e; libs="$(NATIVE_STATIC_LIBS)"; for src in tests/c/*.c; do \
+		name=$$(basename $$src .c); \
+		$(CC) -std=c11 $(WARN) $(CFLAGS) -Iinclude -Itests/c $$src -L$(RELEASE) -lrshm $(RPATH) -o $(CTESTS)/$$name.shared; \
+		$(CC) -std=c11 $(WARN) $(CFLAGS) -Iinclude -Itests/c $$src $(RELEASE)/librshm.a $$libs -o $(CTESTS)/$$name.static; \
+	done
+	@set -e; for t in $(CTESTS)/*.shared $(CTESTS)/*.static; do \
+		echo "== $$t"; $(PRIVATE_IPC) $$t; \
+	done
+
+# The committed header must be what the sources generate.
+check-header: lib
+	@git diff --exit-code --stat -- include/rshm.h || { \
+		echo "include/rshm.h is stale: the sources generate a different header; commit the regenerated one."; exit 1; }
+
+cargo-test:
+	$(PRIVATE_IPC) $(CARGO) test --release --quiet
+
+test: check-header cargo-test ctests run
+	@left=$$(ipcs -m | awk 'NR>3 && NF>=6' | wc -l); test "$$left" -eq 0 || { ipcs -m; echo "tests left $$left segment(s)"; exit 1; }
+	@echo "make test: all passed"
+
+clean:
+	$(CARGO) clean
+	rm -f shmfile

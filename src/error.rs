@@ -1,0 +1,205 @@
+//! `Error`: what went wrong, in which call, with which arguments.
+//! Every variant maps to the errno the C face sets (`Error::errno`).
+
+use std::fmt;
+
+/// A Unix error number, printed by its symbolic name (`EINVAL`, `EACCES`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    /// The symbolic name of this errno, or `None` for one rshm never meets.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            libc::EPERM => "EPERM",
+            libc::ENOENT => "ENOENT",
+            libc::EINTR => "EINTR",
+            libc::EIO => "EIO",
+            libc::E2BIG => "E2BIG",
+            libc::EBADF => "EBADF",
+            libc::EAGAIN => "EAGAIN",
+            libc::ENOMEM => "ENOMEM",
+            libc::EACCES => "EACCES",
+            libc::EFAULT => "EFAULT",
+            libc::EBUSY => "EBUSY",
+            libc::EEXIST => "EEXIST",
+            libc::ENOTDIR => "ENOTDIR",
+            libc::EINVAL => "EINVAL",
+            libc::ENFILE => "ENFILE",
+            libc::EMFILE => "EMFILE",
+            libc::EFBIG => "EFBIG",
+            libc::ENOSPC => "ENOSPC",
+            libc::ERANGE => "ERANGE",
+            libc::ENAMETOOLONG => "ENAMETOOLONG",
+            libc::ENOSYS => "ENOSYS",
+            libc::ELOOP => "ELOOP",
+            libc::EIDRM => "EIDRM",
+            libc::EOVERFLOW => "EOVERFLOW",
+            libc::ETIMEDOUT => "ETIMEDOUT",
+            libc::EOWNERDEAD => "EOWNERDEAD",
+            libc::ENOTRECOVERABLE => "ENOTRECOVERABLE",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "errno {}", self.0),
+        }
+    }
+}
+
+/// Why a call failed. Each variant carries `call`, the call as it was made
+/// (`shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600)`), and a reason
+/// in plain words; `Display` gives `call: reason (ERRNO)`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument is outside what the call accepts (`EINVAL`).
+    #[error("{call}: {reason} (EINVAL)")]
+    InvalidArgument { call: String, reason: String },
+
+    /// The path, key or segment does not exist (`ENOENT`).
+    #[error("{call}: {reason} (ENOENT)")]
+    NotFound { call: String, reason: String },
+
+    /// A segment exists where a new one was demanded (`EEXIST`).
+    #[error("{call}: {reason} (EEXIST)")]
+    Exists { call: String, reason: String },
+
+    /// The caller may not do this: `EACCES` (mode bits) or `EPERM` (ownership, privilege).
+    #[error("{call}: {reason} ({errno})")]
+    PermissionDenied {
+        call: String,
+        reason: String,
+        errno: Errno,
+    },
+
+    /// The kernel could not allocate memory or address space (`ENOMEM`).
+    #[error("{call}: {reason} (ENOMEM)")]
+    NoMemory { call: String, reason: String },
+
+    /// A system-wide limit on segments or pages is reached (`ENOSPC`).
+    #[error("{call}: {reason} (ENOSPC)")]
+    NoSpace { call: String, reason: String },
+
+    /// A pointer argument is NULL or does not point to usable memory (`EFAULT`).
+    #[error("{call}: {reason} (EFAULT)")]
+    BadAddress { call: String, reason: String },
+
+    /// The segment was removed while in use (`EIDRM`).
+    #[error("{call}: {reason} (EIDRM)")]
+    Removed { call: String, reason: String },
+
+    /// An existing segment is smaller than the size asked for (`EINVAL`).
+    #[error(
+        "{call}: a segment with this key exists with {actual} bytes, fewer than requested (EINVAL)"
+    )]
+    SizeMismatch {
+        call: String,
+        requested: usize,
+        actual: usize,
+    },
+
+    /// Any other failure the kernel reports, with its errno.
+    #[error("{call}: {reason} ({errno})")]
+    Os {
+        call: String,
+        reason: String,
+        errno: Errno,
+    },
+}
+
+impl Error {
+    /// The errno a C caller sees for this error.
+    pub fn errno(&self) -> i32 {
+        match self {
+            Error::InvalidArgument { .. } | Error::SizeMismatch { .. } => libc::EINVAL,
+            Error::NotFound { .. } => libc::ENOENT,
+            Error::Exists { .. } => libc::EEXIST,
+            Error::PermissionDenied { errno, .. } | Error::Os { errno, .. } => errno.0,
+            Error::NoMemory { .. } => libc::ENOMEM,
+            Error::NoSpace { .. } => libc::ENOSPC,
+            Error::BadAddress { .. } => libc::EFAULT,
+            Error::Removed { .. } => libc::EIDRM,
+        }
+    }
+
+    /// The call as it was made, with its arguments.
+    pub fn call(&self) -> &str {
+        match self {
+            Error::InvalidArgument { call, .. }
+            | Error::NotFound { call, .. }
+            | Error::Exists { call, .. }
+            | Error::PermissionDenied { call, .. }
+            | Error::NoMemory { call, .. }
+            | Error::NoSpace { call, .. }
+            | Error::BadAddress { call, .. }
+            | Error::Removed { call, .. }
+            | Error::SizeMismatch { call, .. }
+            | Error::Os { call, .. } => call,
+        }
+    }
+
+    /// The error of the class that `errno` belongs to.
+    pub fn from_errno(errno: Errno, call: String, reason: String) -> Error {
+        match errno.0 {
+            libc::EINVAL => Error::InvalidArgument { call, reason },
+            libc::ENOENT => Error::NotFound { call, reason },
+            libc::EEXIST => Error::Exists { call, reason },
+            libc::EACCES | libc::EPERM => Error::PermissionDenied {
+                call,
+                reason,
+                errno,
+            },
+            libc::ENOMEM => Error::NoMemory { call, reason },
+            libc::ENOSPC => Error::NoSpace { call, reason },
+            libc::EFAULT => Error::BadAddress { call, reason },
+            libc::EIDRM => Error::Removed { call, reason },
+            _ => Error::Os {
+                call,
+                reason,
+                errno,
+            },
+        }
+    }
+}
+
+/// The result of every fallible rshm call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_round_trips_its_errno() {
+        for errno in [
+            libc::EINVAL,
+            libc::ENOENT,
+            libc::EEXIST,
+            libc::EACCES,
+            libc::EPERM,
+            libc::ENOMEM,
+            libc::ENOSPC,
+            libc::EFAULT,
+            libc::EIDRM,
+            libc::ENAMETOOLONG,
+        ] {
+            let error = Error::from_errno(Errno(errno), "call()".into(), "why".into());
+            assert_eq!(error.errno(), errno, "{error}");
+            assert_eq!(error.call(), "call()");
+        }
+    }
+
+    #[test]
+    fn message_names_call_reason_and_errno() {
+        let error = Error::from_errno(Errno(libc::EACCES), "shmat(shmid=3)".into(), "no".into());
+        assert_eq!(error.to_string(), "shmat(shmid=3): no (EACCES)");
+        let error = Error::from_errno(Errno(4242), "x()".into(), "odd".into());
+        assert_eq!(error.to_string(), "x(): odd (errno 4242)");
+    }
+}

@@ -1,0 +1,90 @@
+//! The C face: a thin shell over the Rust API. Every export runs its body
+//! inside [`libc_call!`], which catches panics, records the error message
+//! for `rshm_last_error()` and sets errno; nothing else is done here.
+
+// The exports take raw pointers from C, where no call is `unsafe`; each one
+// checks its pointers or hands them to the kernel, which reports bad ones as EFAULT.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+use crate::error::Error;
+use libc::c_char;
+use std::cell::RefCell;
+use std::ffi::CString;
+
+pub mod libc_compat;
+pub mod version;
+
+thread_local! {
+    /// The message of the last failed call on this thread, NUL-terminated.
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Records `message` as this thread's last error.
+pub(crate) fn set_last_error(message: String) {
+    // A message never holds NUL; should one slip in, keep what precedes it.
+    let message = CString::new(message).unwrap_or_else(|error| {
+        let end = error.nul_position();
+        let mut bytes = error.into_vec();
+        bytes.truncate(end);
+        CString::new(bytes).unwrap_or_default()
+    });
+    LAST_ERROR.with(|last| *last.borrow_mut() = message);
+}
+
+/// Sets this thread's errno.
+pub(crate) fn set_errno(errno: i32) {
+    // SAFETY: __errno_location always returns a valid pointer to this thread's errno.
+    unsafe { *libc::__errno_location() = errno };
+}
+
+/// Records a failure: the message for `rshm_last_error()` and the errno.
+pub(crate) fn fail(error: &Error) {
+    set_last_error(error.to_string());
+    set_errno(error.errno());
+}
+
+/// Records a panic caught at the boundary (a bug in rshm, never the caller's).
+pub(crate) fn fail_with_panic(call: &str, payload: Box<dyn std::any::Any + Send>) {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    set_last_error(format!(
+        "{call}: internal error in rshm: {what} (ENOTRECOVERABLE)"
+    ));
+    set_errno(libc::ENOTRECOVERABLE);
+}
+
+/// The body of an errno-style export: `$body` yields `Result<T>`; on `Err`
+/// (or a panic) the export sets errno and the last error, and returns `$failed`.
+macro_rules! libc_call {
+    ($name:literal, $failed:expr, $body:block) => {
+        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| -> $crate::Result<_> {
+            $body
+        })) {
+            Ok(Ok(value)) => value,
+            Ok(Err(error)) => {
+                $crate::ffi::fail(&error);
+                $failed
+            }
+            Err(payload) => {
+                $crate::ffi::fail_with_panic($name, payload);
+                $failed
+            }
+        }
+    };
+}
+pub(crate) use libc_call;
+
+/// The message of the last call that failed on this thread: the call with
+/// its arguments, the cause and the errno name, e.g.
+/// `shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600): a segment with this key exists with 4096 bytes, fewer than requested (EINVAL)`.
+///
+/// Returns "" if no rshm call has failed on this thread. Successful calls leave
+/// it unchanged, like errno. The string belongs to rshm and stays valid until
+/// the next failing rshm call on the same thread; copy it to keep it.
+#[no_mangle]
+pub extern "C" fn rshm_last_error() -> *const c_char {
+    LAST_ERROR.with(|last| last.borrow().as_ptr())
+}

@@ -1,0 +1,183 @@
+//! `Key`, the name of a segment, and `ftok`, computed in Rust with glibc's
+//! formula so that both give the same key for every path and proj_id.
+
+use crate::error::{Errno, Error, Result};
+use crate::flags::Validation;
+use crate::sys;
+use libc::c_char;
+use std::ffi::{CStr, CString};
+use std::fmt;
+use std::path::Path;
+
+/// A System V IPC key (`key_t`). Printed in hex, as `ipcs` shows it: `0x41012345`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key(pub libc::key_t);
+
+impl Key {
+    /// `IPC_PRIVATE`: a key that always makes a new segment.
+    pub const PRIVATE: Key = Key(libc::IPC_PRIVATE);
+
+    /// The key for `path` and `proj_id`, as `ftok(3)` makes it: the low 16 bits
+    /// of the file's inode, the low 8 bits of its device and of `proj_id`.
+    ///
+    /// `proj_id` must have a non-zero low byte (the man page's rule; glibc lets
+    /// it through, rshm does not).
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir();
+    /// let key = rshm::Key::ftok(&dir, 65)?;
+    /// assert_eq!(key.raw() as u32 >> 24, 65);
+    /// # Ok::<(), rshm::Error>(())
+    /// ```
+    pub fn ftok(path: impl AsRef<Path>, proj_id: i32) -> Result<Key> {
+        let path = path.as_ref();
+        let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
+            Error::InvalidArgument {
+                call: ftok_call(&path.to_string_lossy(), proj_id),
+                reason: "the path contains a NUL byte".into(),
+            }
+        })?;
+        // SAFETY: c_path is a valid NUL-terminated string.
+        unsafe { Key::ftok_raw(c_path.as_ptr(), proj_id, Validation::Strict) }
+    }
+
+    /// `ftok` on a C string pointer, as the C face receives it: NULL or an
+    /// unreadable pointer is `EFAULT`, exactly as with glibc.
+    ///
+    /// # Safety
+    /// `path` is NULL, or points to a NUL-terminated string, or to memory the
+    /// kernel reports as unmapped (EFAULT).
+    pub unsafe fn ftok_raw(
+        path: *const c_char,
+        proj_id: i32,
+        validation: Validation,
+    ) -> Result<Key> {
+        if path.is_null() {
+            return Err(Error::BadAddress {
+                call: ftok_call("NULL", proj_id),
+                reason: "path is NULL".into(),
+            });
+        }
+        if validation == Validation::Strict && proj_id & 0xff == 0 {
+            return Err(Error::InvalidArgument {
+                // SAFETY: path is non-NULL and, by contract, a C string.
+                call: ftok_call(&describe_path(unsafe { CStr::from_ptr(path) }), proj_id),
+                reason: format!(
+                    "the low 8 bits of proj_id ({proj_id:#x}) are zero; ftok(3) requires them non-zero"
+                ),
+            });
+        }
+        // SAFETY: forwarded contract: path is handed to the kernel, which checks it.
+        match unsafe { sys::stat_dev_ino(path) } {
+            Ok((dev, ino)) => Ok(Key::from_file_ids(dev, ino, proj_id)),
+            // SAFETY: the kernel read path without a fault, so it is a readable string.
+            Err(errno) => Err(stat_error(
+                errno,
+                unsafe { path_for_message(path, errno) },
+                proj_id,
+            )),
+        }
+    }
+
+    /// glibc's formula: `(ino & 0xffff) | (dev & 0xff) << 16 | (proj_id & 0xff) << 24`.
+    pub fn from_file_ids(dev: u64, ino: u64, proj_id: i32) -> Key {
+        let key =
+            (ino & 0xffff) as u32 | ((dev & 0xff) as u32) << 16 | ((proj_id as u32) & 0xff) << 24;
+        Key(key as libc::key_t)
+    }
+
+    /// The raw `key_t`.
+    pub fn raw(self) -> libc::key_t {
+        self.0
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#010x}", self.0 as u32)
+    }
+}
+
+fn ftok_call(path: &str, proj_id: i32) -> String {
+    format!("ftok(path={path}, proj_id={proj_id})")
+}
+
+fn describe_path(path: &CStr) -> String {
+    format!("{:?}", path.to_string_lossy())
+}
+
+/// The path as a message shows it, read only when the kernel could read it.
+///
+/// # Safety
+/// `path` is non-NULL and the kernel's errno says whether it was readable.
+unsafe fn path_for_message(path: *const c_char, errno: Errno) -> String {
+    match errno.0 {
+        libc::EFAULT => format!("{path:p}"),
+        // The kernel stopped at PATH_MAX without a NUL: do not read past what it read.
+        libc::ENAMETOOLONG => "<longer than PATH_MAX>".into(),
+        // SAFETY: the kernel copied the whole string in, NUL included.
+        _ => describe_path(unsafe { CStr::from_ptr(path) }),
+    }
+}
+
+fn stat_error(errno: Errno, path: String, proj_id: i32) -> Error {
+    let reason = match errno.0 {
+        libc::ENOENT => "the path does not exist (ftok needs an existing file)",
+        libc::EACCES => "search permission is denied on a directory of the path",
+        libc::ENOTDIR => "a component of the path is not a directory",
+        libc::ENAMETOOLONG => "the path is longer than PATH_MAX",
+        libc::ELOOP => "too many symbolic links in the path",
+        libc::EFAULT => "path points outside the process's memory",
+        libc::ENOMEM => "the kernel ran out of memory",
+        _ => "stat of the path failed",
+    };
+    Error::from_errno(errno, ftok_call(&path, proj_id), reason.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_takes_low_bits_of_each_part() {
+        let key = Key::from_file_ids(0x1234_5678, 0xdead_beef, 0x141);
+        assert_eq!(key.raw() as u32, 0x4178_beef);
+    }
+
+    #[test]
+    fn key_prints_as_ipcs_does() {
+        assert_eq!(Key(0x41012345).to_string(), "0x41012345");
+        assert_eq!(Key(-1).to_string(), "0xffffffff");
+        assert_eq!(Key::PRIVATE.to_string(), "0x00000000");
+    }
+
+    #[test]
+    fn proj_id_with_zero_low_byte_is_einval() {
+        let error = Key::ftok("/", 0x100).unwrap_err();
+        assert_eq!(error.errno(), libc::EINVAL);
+        assert!(
+            error
+                .to_string()
+                .starts_with("ftok(path=\"/\", proj_id=256): the low 8 bits"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn missing_path_is_enoent_and_named() {
+        let error = Key::ftok("/no/such/rshm/path", 65).unwrap_err();
+        assert_eq!(error.errno(), libc::ENOENT);
+        assert_eq!(
+            error.to_string(),
+            "ftok(path=\"/no/such/rshm/path\", proj_id=65): the path does not exist (ftok needs an existing file) (ENOENT)"
+        );
+    }
+
+    #[test]
+    fn null_path_is_efault() {
+        // SAFETY: NULL is allowed by the contract.
+        let error =
+            unsafe { Key::ftok_raw(std::ptr::null(), 65, Validation::LikeGlibc) }.unwrap_err();
+        assert_eq!(error.errno(), libc::EFAULT);
+    }
+}

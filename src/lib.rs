@@ -1,0 +1,36 @@
+//! # rshm: System V shared memory with validation, clear errors and no leaks
+//!
+//! The classic flow, `ftok` → `shmget` → `shmat` → read/write → `shmdt` →
+//! `shmctl(IPC_RMID)`, for Rust and, through the C ABI in [`ffi`], for C and C++
+//! (`librshm.so`, `librshm.a`, `include/rshm.h`).
+//!
+//! Layers, bottom up: `sys` (the raw calls) → the Rust API below ([`Key`],
+//! [`Segment`], [`Attachment`], [`control`]) where validation lives → [`ffi`].
+//!
+//! ```
+//! use rshm::{AttachFlags, GetFlags, Key, Mode, Segment};
+//! let segment = Segment::get(Key::PRIVATE, 1024, GetFlags::CREATE, Mode::OWNER_RW)?;
+//! let attachment = segment.attach(AttachFlags::empty())?;
+//! // SAFETY: the segment is 1024 bytes long and only this process uses it.
+//! unsafe { attachment.as_ptr().copy_from(b"hello".as_ptr(), 5) };
+//! drop(attachment);
+//! segment.remove()?;
+//! # Ok::<(), rshm::Error>(())
+//! ```
+
+mod attach;
+pub mod control;
+mod error;
+pub mod ffi;
+mod flags;
+mod key;
+pub mod registry;
+mod segment;
+mod sys;
+
+pub use attach::{detach_raw, Attachment};
+pub use control::{Command, Limits, Usage};
+pub use error::{Errno, Error, Result};
+pub use flags::{AttachFlags, GetFlags, Mode, Validation};
+pub use key::Key;
+pub use segment::{Segment, SegmentInfo};
