@@ -14,7 +14,7 @@ SONAME   := librshm.so.$(shell sed -n 's/^version = "\([0-9]*\)\..*/\1/p' Cargo.
 PRIVATE_IPC := $(shell unshare -i true 2>/dev/null && echo "unshare -i")
 RPATH    := -Wl,-rpath,'$$ORIGIN/../release'
 
-.PHONY: all lib run test examples ctests check-header cargo-test clean bench
+.PHONY: all lib run test examples ctests check-header cargo-test demo-test clean bench
 
 all: lib examples
 
@@ -58,7 +58,12 @@ check-header: lib
 cargo-test:
 	$(PRIVATE_IPC) $(CARGO) test --release --quiet
 
-test: check-header cargo-test ctests run
+# The ported demo must print exactly the original's lines.
+demo-test: examples
+	@cd target && touch shmfile && ./examples/shm_example > demo.out && diff -u ../c_examples/shm_example.expected demo.out
+	@echo "shm_example: output identical to the original demo's"
+
+test: check-header cargo-test ctests demo-test
 	@left=$$(ipcs -m | awk 'NR>3 && NF>=6' | wc -l); test "$$left" -eq 0 || { ipcs -m; echo "tests left $$left segment(s)"; exit 1; }
 	@echo "make test: all passed"
 

@@ -1,0 +1,42 @@
+/* A tiny test harness for rshm's C tests: CHECK records a failure and goes on;
+ * the program ends with the plain summary line "N passed, M failed". */
+#ifndef RSHM_TEST_HARNESS_H
+#define RSHM_TEST_HARNESS_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int harness_passed, harness_failed;
+
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        if (cond) {                                                           \
+            harness_passed++;                                                 \
+        } else {                                                              \
+            harness_failed++;                                                 \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
+            fprintf(stderr, __VA_ARGS__);                                     \
+            fputc('\n', stderr);                                              \
+        }                                                                     \
+    } while (0)
+
+/* Every test gets a private IPC namespace, so it can neither see nor leave
+ * segments outside itself; it needs root (or CAP_SYS_ADMIN). */
+static void enter_private_ipc_namespace(void) {
+    if (unshare(CLONE_NEWIPC) != 0) {
+        fprintf(stderr, "unshare(CLONE_NEWIPC): %s: rshm's C tests need root for a private IPC namespace\n",
+                strerror(errno));
+        exit(2);
+    }
+}
+
+static int harness_summary(const char *name) {
+    printf("%s: %d passed, %d failed\n", name, harness_passed, harness_failed);
+    return harness_failed == 0 ? 0 : 1;
+}
+
+#endif
