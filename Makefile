@@ -67,6 +67,12 @@ test: check-header cargo-test ctests demo-test
 	@left=$$(ipcs -m | awk 'NR>3 && NF>=6' | wc -l); test "$$left" -eq 0 || { ipcs -m; echo "tests left $$left segment(s)"; exit 1; }
 	@echo "make test: all passed"
 
+# Side-by-side benchmarks against glibc; ratios are rshm/glibc (1.00 = same cost).
+bench: lib
+	@mkdir -p target/bench
+	@$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/calls.c -L$(RELEASE) -lrshm $(RPATH) -o target/bench/calls
+	@./target/bench/calls | tee target/bench/calls.txt
+
 clean:
 	$(CARGO) clean
 	rm -f shmfile

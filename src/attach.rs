@@ -72,21 +72,15 @@ impl Segment {
     /// # Safety
     /// A non-NULL `addr` with `SHM_REMAP` replaces whatever is mapped there:
     /// nothing may use that memory any more.
+    #[inline]
     pub unsafe fn attach_raw(
         self,
         addr: *const c_void,
         flags: AttachFlags,
         validation: Validation,
     ) -> Result<*mut c_void> {
-        let undefined = flags.bits() & !AttachFlags::all().bits();
-        if validation == Validation::Strict && undefined != 0 {
-            return Err(Error::InvalidArgument {
-                call: shmat_call(self.id(), addr, flags),
-                reason: format!(
-                    "flags has undefined bits 0{undefined:o}; shmat accepts SHM_RDONLY, SHM_RND, SHM_REMAP \
-                     and SHM_EXEC (permission bits belong to shmget)"
-                ),
-            });
+        if validation == Validation::Strict && !AttachFlags::all().contains(flags) {
+            return Err(refuse_attach_flags(self, addr, flags));
         }
         // SAFETY: forwarded contract.
         let mapped = unsafe { sys::shmat(self.id(), addr, flags.bits() as i32) }
@@ -157,6 +151,7 @@ impl Drop for Attachment {
 ///
 /// # Safety
 /// Nothing may use the memory at `addr` afterwards.
+#[inline]
 pub unsafe fn detach_raw(addr: *const c_void) -> Result<()> {
     // Forget it first: once the kernel unmaps it, another thread may attach at the same address.
     let record = registry::remove(addr as usize);
@@ -164,6 +159,19 @@ pub unsafe fn detach_raw(addr: *const c_void) -> Result<()> {
     match unsafe { sys::shmdt(addr) } {
         Ok(()) => Ok(()),
         Err(errno) => Err(explain_detach(errno, addr, record)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn refuse_attach_flags(segment: Segment, addr: *const c_void, flags: AttachFlags) -> Error {
+    let undefined = flags.bits() & !AttachFlags::all().bits();
+    Error::InvalidArgument {
+        call: shmat_call(segment.id(), addr, flags),
+        reason: format!(
+            "flags has undefined bits 0{undefined:o}; shmat accepts SHM_RDONLY, SHM_RND, SHM_REMAP \
+             and SHM_EXEC (permission bits belong to shmget)"
+        ),
     }
 }
 
@@ -187,6 +195,8 @@ fn round_to_pages(size: usize) -> usize {
 }
 
 /// Why `shmat` failed, in words, checked in the kernel's order. Error path only.
+#[cold]
+#[inline(never)]
 fn explain_attach(
     errno: Errno,
     segment: Segment,
@@ -221,6 +231,8 @@ fn explain_attach(
 }
 
 /// Why `shmdt` failed: usually an address inside a segment rather than at its start.
+#[cold]
+#[inline(never)]
 fn explain_detach(errno: Errno, addr: *const c_void, stale: Option<AttachmentRecord>) -> Error {
     let call = if addr.is_null() {
         "shmdt(shmaddr=NULL)".to_string()

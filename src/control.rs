@@ -127,24 +127,32 @@ fn shmctl_call(shmid: c_int, cmd: &dyn fmt::Display, buf: *const c_void) -> Stri
 /// # Safety
 /// `buf` goes to the kernel as is (see [`Command`] for what each command reads
 /// or writes there); NULL or unmapped pointers come back as `EFAULT`.
+#[inline]
 pub unsafe fn control_raw(shmid: c_int, cmd: c_int, buf: *mut c_void) -> Result<c_int> {
     let Some(command) = Command::from_raw(cmd) else {
-        return Err(Error::InvalidArgument {
-            call: shmctl_call(shmid, &cmd, buf),
-            reason: format!(
-                "cmd {cmd} is not a shmctl command (IPC_STAT, IPC_SET, IPC_RMID, IPC_INFO, SHM_INFO, \
-                 SHM_STAT, SHM_STAT_ANY, SHM_LOCK, SHM_UNLOCK)"
-            ),
-        });
+        return Err(unknown_command(shmid, cmd, buf));
     };
     // SAFETY: forwarded contract.
     unsafe { control(shmid, command, buf) }
+}
+
+#[cold]
+#[inline(never)]
+fn unknown_command(shmid: c_int, cmd: c_int, buf: *mut c_void) -> Error {
+    Error::InvalidArgument {
+        call: shmctl_call(shmid, &cmd, buf),
+        reason: format!(
+            "cmd {cmd} is not a shmctl command (IPC_STAT, IPC_SET, IPC_RMID, IPC_INFO, SHM_INFO, \
+             SHM_STAT, SHM_STAT_ANY, SHM_LOCK, SHM_UNLOCK)"
+        ),
+    }
 }
 
 /// `shmctl` with a known command.
 ///
 /// # Safety
 /// As [`control_raw`].
+#[inline]
 pub unsafe fn control(shmid: c_int, command: Command, buf: *mut c_void) -> Result<c_int> {
     // SAFETY: forwarded contract: buf goes to the kernel, which checks it.
     unsafe { sys::shmctl(shmid, command.raw(), buf) }
@@ -152,6 +160,8 @@ pub unsafe fn control(shmid: c_int, command: Command, buf: *mut c_void) -> Resul
 }
 
 /// Why `shmctl` failed, in words. Runs on the error path only.
+#[cold]
+#[inline(never)]
 fn explain(errno: Errno, shmid: c_int, command: Command, buf: *mut c_void) -> Error {
     let call = shmctl_call(shmid, &command, buf);
     let what = if command.takes_index() { "index" } else { "id" };

@@ -47,6 +47,7 @@ impl Key {
     /// # Safety
     /// `path` is NULL, or points to a NUL-terminated string, or to memory the
     /// kernel reports as unmapped (EFAULT).
+    #[inline]
     pub unsafe fn ftok_raw(
         path: *const c_char,
         proj_id: i32,
@@ -120,6 +121,8 @@ unsafe fn path_for_message(path: *const c_char, errno: Errno) -> String {
     }
 }
 
+#[cold]
+#[inline(never)]
 fn stat_error(errno: Errno, path: String, proj_id: i32) -> Error {
     let reason = match errno.0 {
         libc::ENOENT => "the path does not exist (ftok needs an existing file)",

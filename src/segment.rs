@@ -89,6 +89,7 @@ impl Segment {
 
     /// `shmget` with a choice of validation: `Strict` refuses undefined flag
     /// bits and a huge page size without `HUGETLB`; `LikeGlibc` passes all to the kernel.
+    #[inline]
     pub fn get_with(
         key: Key,
         size: usize,
@@ -97,11 +98,8 @@ impl Segment {
         validation: Validation,
     ) -> Result<Segment> {
         let shmflg = (flags.bits() | mode.bits()) as i32;
-        if validation == Validation::Strict {
-            check_get_flags(flags, mode).map_err(|reason| Error::InvalidArgument {
-                call: shmget_call(key, size, shmflg),
-                reason,
-            })?;
+        if validation == Validation::Strict && !get_flags_are_defined(flags, mode) {
+            return Err(refuse_get_flags(key, size, flags, mode));
         }
         match sys::shmget(key.raw(), size, shmflg) {
             Ok(id) => Ok(Segment { id }),
@@ -194,6 +192,22 @@ fn mode_of(shmflg: i32) -> u32 {
     shmflg as u32 & Mode::all().bits()
 }
 
+/// Whether `shmget`'s flags pass the strict checks (the fast path of `check_get_flags`).
+#[inline]
+fn get_flags_are_defined(flags: GetFlags, mode: Mode) -> bool {
+    let defined = flags.bits() & !GetFlags::all().bits() | mode.bits() & !Mode::all().bits() == 0;
+    defined && (flags.contains(GetFlags::HUGETLB) || !flags.intersects(GetFlags::HUGE_PAGE_SIZE))
+}
+
+#[cold]
+#[inline(never)]
+fn refuse_get_flags(key: Key, size: usize, flags: GetFlags, mode: Mode) -> Error {
+    Error::InvalidArgument {
+        call: shmget_call(key, size, (flags.bits() | mode.bits()) as i32),
+        reason: check_get_flags(flags, mode).err().unwrap_or_default(),
+    }
+}
+
 /// The strict checks of `shmget`'s flags: the reason for refusing them, if any.
 fn check_get_flags(flags: GetFlags, mode: Mode) -> Result<(), String> {
     let undefined = flags.bits() & !GetFlags::all().bits() | mode.bits() & !Mode::all().bits();
@@ -211,6 +225,8 @@ fn check_get_flags(flags: GetFlags, mode: Mode) -> Result<(), String> {
 
 /// Why `shmget` failed, in words. Runs on the error path only; it may look
 /// at the existing segment (without creating anything) to say more.
+#[cold]
+#[inline(never)]
 fn explain_get(errno: Errno, key: Key, size: usize, shmflg: i32) -> Error {
     let call = shmget_call(key, size, shmflg);
     let existing = || {

@@ -1,27 +1,76 @@
 //! The only place that makes raw system calls. Each function is one syscall,
-//! made with `syscall(2)` rather than glibc's wrappers (so a preloaded rshm
-//! never calls itself), returning the kernel's errno on failure.
+//! made directly (inline `syscall`/`svc` on x86_64 and aarch64, `syscall(2)`
+//! elsewhere) rather than through glibc's wrappers: a preloaded rshm never
+//! calls itself, errno is never touched on success, and the cost is glibc's.
 
 use crate::error::Errno;
 use libc::{c_char, c_int, c_long, c_void};
 
-fn last_errno() -> Errno {
-    // SAFETY: __errno_location always returns a valid pointer to this thread's errno.
-    Errno(unsafe { *libc::__errno_location() })
+/// A raw three-argument syscall: the kernel's return, `-errno` on failure.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn syscall3(number: c_long, a: usize, b: usize, c: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the x86_64 syscall ABI: number in rax, arguments in rdi, rsi, rdx;
+    // the kernel clobbers rcx and r11 and touches no user stack.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") number as isize => ret,
+            in("rdi") a, in("rsi") b, in("rdx") c,
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack)
+        );
+    }
+    ret
 }
 
-fn check(ret: c_long) -> Result<c_long, Errno> {
+/// A raw three-argument syscall: the kernel's return, `-errno` on failure.
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+unsafe fn syscall3(number: c_long, a: usize, b: usize, c: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the aarch64 syscall ABI: number in x8, arguments in x0..x2, result in x0.
+    unsafe {
+        std::arch::asm!(
+            "svc 0",
+            in("x8") number,
+            inlateout("x0") a as isize => ret, in("x1") b, in("x2") c,
+            options(nostack)
+        );
+    }
+    ret
+}
+
+/// A raw three-argument syscall through libc's `syscall(2)`, as `-errno` on failure.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[inline]
+unsafe fn syscall3(number: c_long, a: usize, b: usize, c: usize) -> isize {
+    // SAFETY: forwarded from the callers, which pass what the syscall expects.
+    let ret = unsafe { libc::syscall(number, a, b, c) } as isize;
     if ret == -1 {
-        Err(last_errno())
+        // SAFETY: __errno_location always returns a valid pointer to this thread's errno.
+        -(unsafe { *libc::__errno_location() } as isize)
     } else {
-        Ok(ret)
+        ret
+    }
+}
+
+/// The result of a raw syscall: values in `-4095..=-1` are `-errno`.
+#[inline(always)]
+fn check(ret: isize) -> Result<usize, Errno> {
+    if (-4095..0).contains(&ret) {
+        Err(Errno(-ret as i32))
+    } else {
+        Ok(ret as usize)
     }
 }
 
 /// `shmget(2)`: the id of the segment for `key`, created as `flags` says.
+#[inline]
 pub(crate) fn shmget(key: libc::key_t, size: usize, flags: c_int) -> Result<c_int, Errno> {
     // SAFETY: shmget takes no pointers; any argument values are safe to pass.
-    let ret = unsafe { libc::syscall(libc::SYS_shmget, key as c_long, size, flags as c_long) };
+    let ret = unsafe { syscall3(libc::SYS_shmget, key as usize, size, flags as usize) };
     check(ret).map(|id| id as c_int)
 }
 
@@ -30,13 +79,14 @@ pub(crate) fn shmget(key: libc::key_t, size: usize, flags: c_int) -> Result<c_in
 /// # Safety
 /// With `SHM_REMAP` (or a fixed `addr` that the kernel accepts) this replaces
 /// whatever the process had mapped there; the caller vouches for that range.
+#[inline]
 pub(crate) unsafe fn shmat(
     id: c_int,
     addr: *const c_void,
     flags: c_int,
 ) -> Result<*mut c_void, Errno> {
     // SAFETY: the kernel validates id, addr and flags; the caller owns the address range.
-    let ret = unsafe { libc::syscall(libc::SYS_shmat, id as c_long, addr, flags as c_long) };
+    let ret = unsafe { syscall3(libc::SYS_shmat, id as usize, addr as usize, flags as usize) };
     // A mapping address is never -1, so -1 is the error return alone.
     check(ret).map(|addr| addr as *mut c_void)
 }
@@ -45,9 +95,10 @@ pub(crate) unsafe fn shmat(
 ///
 /// # Safety
 /// Nothing may use the memory at `addr` afterwards.
+#[inline]
 pub(crate) unsafe fn shmdt(addr: *const c_void) -> Result<(), Errno> {
     // SAFETY: the kernel checks that addr starts a shared memory mapping.
-    check(unsafe { libc::syscall(libc::SYS_shmdt, addr) }).map(drop)
+    check(unsafe { syscall3(libc::SYS_shmdt, addr as usize, 0, 0) }).map(drop)
 }
 
 /// `shmctl(2)`: `cmd` on segment `id` (or index, for SHM_STAT), with `buf` as the kernel reads or writes it.
@@ -56,9 +107,10 @@ pub(crate) unsafe fn shmdt(addr: *const c_void) -> Result<(), Errno> {
 /// `buf` is handed to the kernel as is; when it points into the process, it
 /// must be valid for the structure `cmd` reads or writes. The kernel reports a
 /// bad address as EFAULT instead of faulting.
+#[inline]
 pub(crate) unsafe fn shmctl(id: c_int, cmd: c_int, buf: *mut c_void) -> Result<c_int, Errno> {
     // SAFETY: see above; the kernel copies to and from user memory with fault checks.
-    let ret = unsafe { libc::syscall(libc::SYS_shmctl, id as c_long, cmd as c_long, buf) };
+    let ret = unsafe { syscall3(libc::SYS_shmctl, id as usize, cmd as usize, buf as usize) };
     check(ret).map(|ret| ret as c_int)
 }
 
@@ -67,6 +119,7 @@ pub(crate) unsafe fn shmctl(id: c_int, cmd: c_int, buf: *mut c_void) -> Result<c
 /// # Safety
 /// `path` is handed to the kernel as is: NULL or an unmapped pointer is EFAULT,
 /// anything else must be a NUL-terminated string.
+#[inline]
 pub(crate) unsafe fn stat_dev_ino(path: *const c_char) -> Result<(u64, u64), Errno> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: st is a writable stat buffer; path goes to the kernel, which checks it.
@@ -79,7 +132,10 @@ pub(crate) unsafe fn stat_dev_ino(path: *const c_char) -> Result<(u64, u64), Err
             0 as c_long,
         )
     };
-    check(ret)?;
+    if ret == -1 {
+        // SAFETY: __errno_location always returns a valid pointer to this thread's errno.
+        return Err(Errno(unsafe { *libc::__errno_location() }));
+    }
     // SAFETY: the kernel filled st on success.
     let st = unsafe { st.assume_init() };
     Ok((st.st_dev, st.st_ino))
