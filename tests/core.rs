@@ -1,60 +1,12 @@
 //! The Rust API against the real kernel. `make test` runs these in a private
 //! IPC namespace; run alone, each test removes what it creates, even on failure.
+//! Tests that fork live in processes.rs: a child holds all of its parent's
+//! attachments, which would disturb the attach counts checked here.
 
+mod common;
+
+use common::{private, unique_key, Removing};
 use rshm::{AttachFlags, Error, GetFlags, Key, Mode, Segment};
-use std::time::Duration;
-
-/// Removes the segment when the test ends, passed or failed.
-struct Removing(Segment);
-
-impl Drop for Removing {
-    fn drop(&mut self) {
-        let _ = self.0.remove();
-    }
-}
-
-fn private(size: usize) -> Removing {
-    Removing(
-        Segment::get(Key::PRIVATE, size, GetFlags::CREATE, Mode::OWNER_RW)
-            .expect("create a private segment"),
-    )
-}
-
-/// A key no other test uses: from the test's line and this process.
-fn unique_key(line: u32) -> Key {
-    Key(0x5200_0000 | ((std::process::id() as i32 & 0xfff) << 12) | line as i32 & 0xfff)
-}
-
-/// Runs `child` in a forked process and returns its exit code (a hang of more
-/// than 10 s is killed and fails).
-fn in_child(child: impl FnOnce() -> i32) -> i32 {
-    // SAFETY: fork in a test; the child runs `child`, then leaves with _exit.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        // SAFETY: alarm and _exit are safe to call in the child.
-        unsafe { libc::alarm(10) };
-        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: pid is our child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert!(
-        libc::WIFEXITED(status),
-        "child died of signal {} (a hang ends with SIGALRM)",
-        libc::WTERMSIG(status)
-    );
-    libc::WEXITSTATUS(status)
-}
-
-fn become_nobody() {
-    // SAFETY: plain syscalls in a forked child.
-    unsafe {
-        assert_eq!(libc::setgid(65534), 0);
-        assert_eq!(libc::setuid(65534), 0);
-    }
-}
 
 #[test]
 fn create_stat_and_remove() {
@@ -263,78 +215,6 @@ fn stat_index_finds_every_segment() {
         .find(|(found, _)| *found == segment.0)
         .expect("the segment is in the table");
     assert_eq!(found.1.size, 1234);
-}
-
-#[test]
-fn another_user_is_refused_with_the_kernels_errno() {
-    let segment = private(64);
-    let id = segment.0.id();
-    let code = in_child(move || {
-        become_nobody();
-        let segment = Segment::from_id(id);
-        let stat = segment.stat().unwrap_err();
-        let attach = segment.attach(AttachFlags::READ_ONLY).unwrap_err();
-        let set = segment.set(65534, 65534, Mode::all()).unwrap_err();
-        let remove = segment.remove().unwrap_err();
-        let ok = matches!(stat, Error::PermissionDenied { .. })
-            && stat.errno() == libc::EACCES
-            && attach.errno() == libc::EACCES
-            && attach
-                .to_string()
-                .contains("does not grant the caller read permission")
-            && set.errno() == libc::EPERM
-            && set
-                .to_string()
-                .contains("IPC_SET needs the caller to be the owner or creator")
-            && remove.errno() == libc::EPERM;
-        if ok {
-            0
-        } else {
-            eprintln!("{stat}\n{attach}\n{set}\n{remove}");
-            1
-        }
-    });
-    assert_eq!(code, 0);
-    assert_eq!(
-        segment.0.stat().unwrap().mode,
-        Mode::OWNER_RW,
-        "nothing changed"
-    );
-}
-
-#[test]
-fn fork_while_other_threads_are_inside_rshm_does_not_deadlock() {
-    let segment = private(4096);
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let busy: Vec<_> = (0..3)
-        .map(|_| {
-            let stop = stop.clone();
-            let segment = segment.0;
-            std::thread::spawn(move || {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let attachment = segment.attach(AttachFlags::empty()).unwrap();
-                    drop(attachment);
-                }
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_millis(20));
-    for _ in 0..50 {
-        let id = segment.0.id();
-        let code = in_child(move || {
-            let attachment = Segment::from_id(id).attach(AttachFlags::empty()).unwrap();
-            let listed = rshm::registry::live_attachments()
-                .iter()
-                .any(|&(addr, _)| addr == attachment.as_ptr() as usize);
-            attachment.detach().unwrap();
-            i32::from(!listed)
-        });
-        assert_eq!(code, 0);
-    }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    for thread in busy {
-        thread.join().unwrap();
-    }
 }
 
 #[test]

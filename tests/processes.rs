@@ -1,0 +1,81 @@
+//! Behaviour across processes: another user, and fork while other threads
+//! are inside rshm. Its own test binary, so that no child holds attachments of
+//! the single-process tests in core.rs.
+
+mod common;
+
+use common::{become_nobody, in_child, private};
+use rshm::{AttachFlags, Error, Mode, Segment};
+use std::time::Duration;
+
+#[test]
+fn another_user_is_refused_with_the_kernels_errno() {
+    let segment = private(64);
+    let id = segment.0.id();
+    let code = in_child(move || {
+        become_nobody();
+        let segment = Segment::from_id(id);
+        let stat = segment.stat().unwrap_err();
+        let attach = segment.attach(AttachFlags::READ_ONLY).unwrap_err();
+        let set = segment.set(65534, 65534, Mode::all()).unwrap_err();
+        let remove = segment.remove().unwrap_err();
+        let ok = matches!(stat, Error::PermissionDenied { .. })
+            && stat.errno() == libc::EACCES
+            && attach.errno() == libc::EACCES
+            && attach
+                .to_string()
+                .contains("does not grant the caller read permission")
+            && set.errno() == libc::EPERM
+            && set
+                .to_string()
+                .contains("IPC_SET needs the caller to be the owner or creator")
+            && remove.errno() == libc::EPERM;
+        if ok {
+            0
+        } else {
+            eprintln!("{stat}\n{attach}\n{set}\n{remove}");
+            1
+        }
+    });
+    assert_eq!(code, 0);
+    assert_eq!(
+        segment.0.stat().unwrap().mode,
+        Mode::OWNER_RW,
+        "nothing changed"
+    );
+}
+
+#[test]
+fn fork_while_other_threads_are_inside_rshm_does_not_deadlock() {
+    let segment = private(4096);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = stop.clone();
+            let segment = segment.0;
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let attachment = segment.attach(AttachFlags::empty()).unwrap();
+                    drop(attachment);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(20));
+    for _ in 0..50 {
+        let id = segment.0.id();
+        let code = in_child(move || {
+            let attachment = Segment::from_id(id).attach(AttachFlags::empty()).unwrap();
+            let listed = rshm::registry::live_attachments()
+                .iter()
+                .any(|&(addr, _)| addr == attachment.as_ptr() as usize);
+            attachment.detach().unwrap();
+            i32::from(!listed)
+        });
+        assert_eq!(code, 0);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for thread in busy {
+        thread.join().unwrap();
+    }
+}
