@@ -50,8 +50,10 @@ ctests: lib
 		echo "== $$t"; $(PRIVATE_IPC) $$t; \
 	done
 
-# The committed header must be what the sources generate.
+# The committed header must be what the sources generate, and compile alone.
 check-header: lib
+	@echo '#include "rshm.h"' | $(CC) -std=c11 $(WARN) -pedantic -Iinclude -x c -fsyntax-only -
+	@echo '#include "rshm.h"' | $(CXX) -std=c++17 $(WARN) -pedantic -Iinclude -x c++ -fsyntax-only -
 	@git diff --exit-code --stat -- include/rshm.h || { \
 		echo "include/rshm.h is stale: the sources generate a different header; commit the regenerated one."; exit 1; }
 

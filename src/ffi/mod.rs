@@ -88,3 +88,59 @@ pub(crate) use libc_call;
 pub extern "C" fn rshm_last_error() -> *const c_char {
     LAST_ERROR.with(|last| last.borrow().as_ptr())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn last_error() -> String {
+        // SAFETY: rshm_last_error returns a valid NUL-terminated string.
+        unsafe { CStr::from_ptr(rshm_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn errno() -> i32 {
+        // SAFETY: __errno_location always returns a valid pointer.
+        unsafe { *libc::__errno_location() }
+    }
+
+    #[test]
+    fn a_panic_becomes_enotrecoverable_with_a_message() {
+        let ret: i32 = libc_call!("shmget", -1, {
+            if errno() != 12345 {
+                panic!("deliberate test panic");
+            }
+            Ok(0)
+        });
+        assert_eq!(ret, -1);
+        assert_eq!(errno(), libc::ENOTRECOVERABLE);
+        assert_eq!(
+            last_error(),
+            "shmget: internal error in rshm: deliberate test panic (ENOTRECOVERABLE)"
+        );
+    }
+
+    #[test]
+    fn an_error_sets_errno_and_message_and_success_changes_neither() {
+        let failed: i32 = libc_call!("x", -1, {
+            Err(Error::from_errno(
+                crate::Errno(libc::EIDRM),
+                "shmat(shmid=1)".into(),
+                "gone".into(),
+            ))
+        });
+        assert_eq!((failed, errno()), (-1, libc::EIDRM));
+        set_errno(0);
+        let ok: i32 = libc_call!("x", -1, { Ok(7) });
+        assert_eq!((ok, errno()), (7, 0));
+        assert_eq!(last_error(), "shmat(shmid=1): gone (EIDRM)");
+    }
+
+    #[test]
+    fn a_message_with_a_nul_keeps_what_precedes_it() {
+        set_last_error("before\0after".into());
+        assert_eq!(last_error(), "before");
+    }
+}
