@@ -25,11 +25,15 @@ lib:
 
 $(RELEASE)/librshm.so $(RELEASE)/librshm.a include/rshm.h: lib
 
-examples: lib $(EXAMPLES)/shm_example
+examples: lib $(EXAMPLES)/shm_example $(EXAMPLES)/writer $(EXAMPLES)/reader $(EXAMPLES)/cpp_example
 
-$(EXAMPLES)/%: c_examples/%.c include/rshm.h $(RELEASE)/librshm.so
+$(EXAMPLES)/%: c_examples/%.c c_examples/message.h include/rshm.h $(RELEASE)/librshm.so
 	@mkdir -p $(EXAMPLES)
 	@$(CC) -std=c11 $(WARN) $(CFLAGS) -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
+
+$(EXAMPLES)/%: c_examples/%.cpp include/rshm.h $(RELEASE)/librshm.so
+	@mkdir -p $(EXAMPLES)
+	@$(CXX) -std=c++17 $(WARN) $(CFLAGS) -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
 
 # Build the library and run the ported demo where ftok finds its "shmfile".
 run: examples
@@ -43,8 +47,8 @@ ctests: lib
 	@mkdir -p $(CTESTS)
 	@set -e; libs="$(NATIVE_STATIC_LIBS)"; for src in tests/c/*.c; do \
 		name=$$(basename $$src .c); \
-		$(CC) -std=c11 $(WARN) $(CFLAGS) -Iinclude -Itests/c $$src -L$(RELEASE) -lrshm $(RPATH) -o $(CTESTS)/$$name.shared; \
-		$(CC) -std=c11 $(WARN) $(CFLAGS) -Iinclude -Itests/c $$src $(RELEASE)/librshm.a $$libs -o $(CTESTS)/$$name.static; \
+		$(CC) -std=c11 $(WARN) $(CFLAGS) -pthread -Iinclude -Itests/c $$src -L$(RELEASE) -lrshm $(RPATH) -o $(CTESTS)/$$name.shared; \
+		$(CC) -std=c11 $(WARN) $(CFLAGS) -pthread -Iinclude -Itests/c $$src $(RELEASE)/librshm.a $$libs -o $(CTESTS)/$$name.static; \
 	done
 	@set -e; for t in $(CTESTS)/*.shared $(CTESTS)/*.static; do \
 		echo "== $$t"; $(PRIVATE_IPC) $$t; \
@@ -60,10 +64,13 @@ check-header: lib
 cargo-test:
 	$(PRIVATE_IPC) $(CARGO) test --release --quiet
 
-# The ported demo must print exactly the original's lines.
+# The ported demo must print exactly the original's lines; the other examples must work.
 demo-test: examples
 	@cd target && touch shmfile && ./examples/shm_example > demo.out && diff -u ../c_examples/shm_example.expected demo.out
 	@echo "shm_example: output identical to the original demo's"
+	@cd target && $(PRIVATE_IPC) sh -c './examples/writer shmfile "a message between processes" > writer.out && ./examples/reader shmfile > reader.out' 
+	@grep -q "^reader: a message between processes$$" target/reader.out && cat target/writer.out target/reader.out
+	@cd target && ./examples/cpp_example > cpp.out && grep -q "^read back: Hello from C++!$$" cpp.out && grep -q "^caught RSHM_ERR_OUT_OF_BOUNDS" cpp.out && cat cpp.out
 
 test: check-header cargo-test ctests demo-test
 	@left=$$(ipcs -m | awk 'NR>3 && NF>=6' | wc -l); test "$$left" -eq 0 || { ipcs -m; echo "tests left $$left segment(s)"; exit 1; }

@@ -20,6 +20,182 @@
 /* MAJOR*1000000 + MINOR*1000 + PATCH, for #if comparisons. */
 #define RSHM_VERSION_NUMBER 1000
 
+/**
+ * rshm_options.flags: create the segment if the key has none.
+ */
+#define RSHM_CREATE (1 << 0)
+
+/**
+ * rshm_options.flags: with RSHM_CREATE, fail with RSHM_ERR_EXISTS if it exists.
+ */
+#define RSHM_EXCLUSIVE (1 << 1)
+
+/**
+ * rshm_options.flags: attach read-only; writes fail with RSHM_ERR_READ_ONLY.
+ */
+#define RSHM_READ_ONLY (1 << 2)
+
+/**
+ * rshm_options.flags: remove the segment when the handle closes (a private
+ * segment is marked at once, so even SIGKILL leaks nothing).
+ */
+#define RSHM_REMOVE_ON_CLOSE (1 << 3)
+
+/**
+ * rshm_options.flags: refuse an existing segment unless its creator and owner
+ * are the calling user (RSHM_ERR_OWNER_MISMATCH): the defence against a
+ * segment pre-created by someone else on a predictable ftok key.
+ */
+#define RSHM_VERIFY_OWNER (1 << 4)
+
+/**
+ * rshm_options.flags: back a new segment with huge pages (SHM_HUGETLB).
+ */
+#define RSHM_HUGE_PAGES (1 << 5)
+
+/**
+ * The outcome of a handle call. Codes are stable; `rshm_status_str` names
+ * each, and `rshm_last_error()` gives the details of the last failure.
+ */
+typedef enum rshm_status {
+  /**
+   * Success.
+   */
+  RSHM_OK = 0,
+  /**
+   * An argument is invalid (a flag, a mode, a size of 0 to create, proj_id 0, ...).
+   */
+  RSHM_ERR_INVALID_ARGUMENT,
+  /**
+   * The path (for ftok) or the segment does not exist.
+   */
+  RSHM_ERR_NOT_FOUND,
+  /**
+   * RSHM_EXCLUSIVE was given and the segment exists.
+   */
+  RSHM_ERR_EXISTS,
+  /**
+   * The segment's mode or owner does not allow this.
+   */
+  RSHM_ERR_PERMISSION,
+  /**
+   * The kernel is out of memory or address space.
+   */
+  RSHM_ERR_NO_MEMORY,
+  /**
+   * A system limit on segments or pages is reached.
+   */
+  RSHM_ERR_NO_SPACE,
+  /**
+   * An offset and length reach outside the segment or the buffer.
+   */
+  RSHM_ERR_OUT_OF_BOUNDS,
+  /**
+   * A write through a handle opened with RSHM_READ_ONLY.
+   */
+  RSHM_ERR_READ_ONLY,
+  /**
+   * The segment was removed.
+   */
+  RSHM_ERR_REMOVED,
+  /**
+   * The existing segment is smaller than the size asked for.
+   */
+  RSHM_ERR_SIZE_MISMATCH,
+  /**
+   * With RSHM_VERIFY_OWNER: the segment was made or is owned by another user.
+   */
+  RSHM_ERR_OWNER_MISMATCH,
+  /**
+   * A required pointer argument is NULL.
+   */
+  RSHM_ERR_NULL_POINTER,
+  /**
+   * An internal error in rshm (a bug): please report it.
+   */
+  RSHM_ERR_PANIC,
+  /**
+   * Another error from the operating system; errno and rshm_last_error() say which.
+   */
+  RSHM_ERR_OS,
+} rshm_status;
+
+/**
+ * An open, attached segment (opaque). Made by rshm_open, freed by rshm_close.
+ */
+typedef struct rshm_segment rshm_segment;
+
+/**
+ * What to open: fill it (zero-initialise it first), then call rshm_open.
+ */
+typedef struct rshm_options {
+  /**
+   * When not NULL, the key is ftok(path, proj_id): the file must exist.
+   */
+  const char *path;
+  /**
+   * With path: the ftok project id; its low 8 bits must not be 0.
+   */
+  int proj_id;
+  /**
+   * Used when path is NULL; IPC_PRIVATE (0) makes a new private segment.
+   */
+  key_t key;
+  /**
+   * Required to create; when opening, the segment must hold at least this
+   * many bytes (0: whatever it holds).
+   */
+  size_t size;
+  /**
+   * Permission bits of a new segment; 0 means 0600.
+   */
+  unsigned int mode;
+  /**
+   * RSHM_CREATE, RSHM_EXCLUSIVE, RSHM_READ_ONLY, ... or 0 to open an existing segment.
+   */
+  unsigned int flags;
+} rshm_options;
+
+/**
+ * What the kernel knows of a segment, from rshm_stat.
+ */
+typedef struct rshm_info {
+  int id;
+  key_t key;
+  /**
+   * Size in bytes as created.
+   */
+  size_t size;
+  /**
+   * Permission bits (0600).
+   */
+  unsigned int mode;
+  uid_t uid;
+  uid_t cuid;
+  gid_t gid;
+  gid_t cgid;
+  /**
+   * The process that created it, and the last one that attached or detached it.
+   */
+  pid_t cpid;
+  pid_t lpid;
+  /**
+   * Attachments across all processes.
+   */
+  unsigned long nattch;
+  time_t atime;
+  time_t dtime;
+  time_t ctime;
+  /**
+   * Removed (IPC_RMID); it goes with its last attachment.
+   */
+  bool marked_for_removal;
+  /**
+   * Locked in memory (SHM_LOCK).
+   */
+  bool locked;
+} rshm_info;
+
 
 
 #ifdef __cplusplus
@@ -36,6 +212,88 @@ extern "C" {
  * the next failing rshm call on the same thread; copy it to keep it.
  */
 const char *rshm_last_error(void);
+
+/**
+ * Opens (or, with RSHM_CREATE, creates) the segment `opts` describes and
+ * attaches it. On success `*out` is the new handle, to free with rshm_close.
+ * On failure `*out` is NULL, nothing is left behind (a segment this call
+ * created is removed again), and rshm_last_error() says why.
+ */
+enum rshm_status rshm_open(const struct rshm_options *opts, struct rshm_segment **out);
+
+/**
+ * Detaches the segment and frees the handle; with RSHM_REMOVE_ON_CLOSE it
+ * also removes the segment. NULL is a no-op. The handle must not be used after.
+ */
+void rshm_close(struct rshm_segment *seg);
+
+/**
+ * The segment's id (as ipcs shows it), or -1 for a NULL handle.
+ */
+int rshm_id(const struct rshm_segment *seg);
+
+/**
+ * The key the segment was opened with (IPC_PRIVATE for a private one), or -1 for a NULL handle.
+ */
+key_t rshm_key(const struct rshm_segment *seg);
+
+/**
+ * The segment's first byte in this process, valid until rshm_close; NULL for
+ * a NULL handle. Direct access is not bounds-checked: prefer rshm_read/rshm_write.
+ */
+void *rshm_data(const struct rshm_segment *seg);
+
+/**
+ * The segment's size in bytes, or 0 for a NULL handle.
+ */
+size_t rshm_size(const struct rshm_segment *seg);
+
+/**
+ * Copies `len` bytes from `src` into the segment at `offset`. The range must
+ * lie inside the segment (`offset + len <= size`, checked without overflow);
+ * a handle opened read-only gives RSHM_ERR_READ_ONLY. `src` must not be NULL,
+ * even when `len` is 0.
+ */
+enum rshm_status rshm_write(struct rshm_segment *seg, size_t offset, const void *src, size_t len);
+
+/**
+ * Copies `len` bytes of the segment, from `offset`, into `dst`. The range
+ * must lie inside the segment. `dst` must not be NULL, even when `len` is 0.
+ */
+enum rshm_status rshm_read(const struct rshm_segment *seg, size_t offset, void *dst, size_t len);
+
+/**
+ * Writes the string `s` and its terminating NUL at `offset` (strlen(s) + 1 bytes).
+ */
+enum rshm_status rshm_write_str(struct rshm_segment *seg, size_t offset, const char *s);
+
+/**
+ * Copies the NUL-terminated string at `offset` into `dst` (`cap` bytes),
+ * NUL included. RSHM_ERR_OUT_OF_BOUNDS when no NUL lies between `offset` and
+ * the end of the segment or when the string and its NUL do not fit `cap`;
+ * `dst` is then left unchanged.
+ */
+enum rshm_status rshm_read_str(const struct rshm_segment *seg,
+                               size_t offset,
+                               char *dst,
+                               size_t cap);
+
+/**
+ * Fills `*out` with what the kernel knows of the segment now.
+ */
+enum rshm_status rshm_stat(const struct rshm_segment *seg, struct rshm_info *out);
+
+/**
+ * Marks the segment for removal (IPC_RMID): its key is free at once, and its
+ * memory stays usable through this handle until rshm_close.
+ */
+enum rshm_status rshm_remove(struct rshm_segment *seg);
+
+/**
+ * The name of a status, e.g. "RSHM_ERR_SIZE_MISMATCH", with a short meaning.
+ * Any int is accepted: values that are not statuses give "unknown rshm_status".
+ */
+const char *rshm_status_str(rshm_status status);
 
 /**
  * `ftok(3)`: the key for an existing file `path` and `proj_id`, computed as

@@ -124,6 +124,138 @@ impl Attachment {
         self.read_only
     }
 
+    /// Copies `data` into the segment at `offset`. The range must lie inside
+    /// the segment (checked without overflow); writing through a read-only
+    /// attachment is [`Error::ReadOnly`], never a fault.
+    ///
+    /// ```
+    /// # use rshm::{AttachFlags, GetFlags, Key, Mode, Segment};
+    /// # let segment = Segment::get(Key::PRIVATE, 16, GetFlags::CREATE, Mode::OWNER_RW)?;
+    /// let attachment = segment.attach(AttachFlags::empty())?;
+    /// attachment.write(10, b"123456")?; // ends exactly at the end: fine
+    /// assert!(attachment.write(11, b"123456").is_err());
+    /// let mut buf = [0u8; 6];
+    /// attachment.read(10, &mut buf)?;
+    /// assert_eq!(&buf, b"123456");
+    /// # segment.remove()?;
+    /// # Ok::<(), rshm::Error>(())
+    /// ```
+    #[inline]
+    pub fn write(&self, offset: usize, data: &[u8]) -> Result<()> {
+        // SAFETY: data is a valid slice of data.len() readable bytes.
+        unsafe { self.write_raw(offset, data.as_ptr(), data.len()) }
+    }
+
+    /// Copies `buf.len()` bytes of the segment, from `offset`, into `buf`.
+    #[inline]
+    pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
+        // SAFETY: buf is a valid slice of buf.len() writable bytes.
+        unsafe { self.read_raw(offset, buf.as_mut_ptr(), buf.len()) }
+    }
+
+    /// Writes `text` with its terminating NUL at `offset`.
+    pub fn write_str(&self, offset: usize, text: &std::ffi::CStr) -> Result<()> {
+        self.write(offset, text.to_bytes_with_nul())
+    }
+
+    /// Reads the NUL-terminated string at `offset` into `buf`, NUL included,
+    /// and returns its length. Fails when no NUL lies between `offset` and the
+    /// end of the segment, or when the string and its NUL do not fit `buf`;
+    /// `buf` is then left as it was.
+    pub fn read_str(&self, offset: usize, buf: &mut [u8]) -> Result<usize> {
+        // SAFETY: buf is a valid slice of buf.len() writable bytes.
+        unsafe { self.read_str_raw(offset, buf.as_mut_ptr(), buf.len()) }
+    }
+
+    /// [`write`](Self::write) from a raw source, as the C face receives it.
+    ///
+    /// # Safety
+    /// `src` is valid for reading `len` bytes (it may lie inside the segment).
+    #[inline]
+    pub unsafe fn write_raw(&self, offset: usize, src: *const u8, len: usize) -> Result<()> {
+        if self.read_only {
+            return Err(read_only_error("write", offset, len));
+        }
+        self.check_range("write", offset, len)?;
+        // SAFETY: offset..offset+len lies inside the mapping (checked above); src
+        // is readable by contract; copy (memmove) allows the two to overlap.
+        unsafe { std::ptr::copy(src, self.addr.as_ptr().add(offset), len) };
+        Ok(())
+    }
+
+    /// [`read`](Self::read) into a raw destination, which may be uninitialised.
+    ///
+    /// # Safety
+    /// `dst` is valid for writing `len` bytes.
+    #[inline]
+    pub unsafe fn read_raw(&self, offset: usize, dst: *mut u8, len: usize) -> Result<()> {
+        self.check_range("read", offset, len)?;
+        // SAFETY: the range lies inside the mapping (checked above); dst is
+        // writable by contract; copy (memmove) allows the two to overlap.
+        unsafe { std::ptr::copy(self.addr.as_ptr().add(offset), dst, len) };
+        Ok(())
+    }
+
+    /// [`read_str`](Self::read_str) into a raw destination of `cap` bytes.
+    ///
+    /// # Safety
+    /// `dst` is valid for writing `cap` bytes.
+    pub unsafe fn read_str_raw(&self, offset: usize, dst: *mut u8, cap: usize) -> Result<usize> {
+        self.check_range("read_str", offset, 0)?;
+        let rest = self.size - offset;
+        // SAFETY: offset..size lies inside the mapping. memchr reads bytes
+        // that other processes may change; it is C, so no Rust aliasing holds.
+        let nul = unsafe { libc::memchr(self.addr.as_ptr().add(offset).cast(), 0, rest) };
+        if nul.is_null() {
+            return Err(Error::OutOfBounds {
+                call: access_call("read_str", offset, cap),
+                reason: format!(
+                    "no NUL between offset {offset} and the end of the {}-byte segment {}",
+                    self.size,
+                    self.segment.id()
+                ),
+            });
+        }
+        let len = nul as usize - (self.addr.as_ptr() as usize + offset);
+        if len >= cap {
+            return Err(Error::OutOfBounds {
+                call: access_call("read_str", offset, cap),
+                reason: format!(
+                    "the string of {len} bytes and its NUL do not fit the {cap}-byte buffer"
+                ),
+            });
+        }
+        // SAFETY: len < cap, so dst has room for len bytes and the NUL.
+        unsafe {
+            self.read_raw(offset, dst, len)?;
+            // Terminate it ourselves: another process may have changed the byte since.
+            dst.add(len).write(0);
+        }
+        Ok(len)
+    }
+
+    #[inline]
+    fn check_range(&self, what: &'static str, offset: usize, len: usize) -> Result<()> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.size => Ok(()),
+            _ => Err(self.out_of_bounds(what, offset, len)),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn out_of_bounds(&self, what: &'static str, offset: usize, len: usize) -> Error {
+        Error::OutOfBounds {
+            call: access_call(what, offset, len),
+            reason: format!(
+                "bytes {offset}..{} reach past the end of the {}-byte segment {}",
+                offset as u128 + len as u128,
+                self.size,
+                self.segment.id()
+            ),
+        }
+    }
+
     /// Detaches now, reporting a failure that dropping would swallow.
     pub fn detach(self) -> Result<()> {
         let addr = self.into_raw();
@@ -159,6 +291,18 @@ pub unsafe fn detach_raw(addr: *const c_void) -> Result<()> {
     match unsafe { sys::shmdt(addr) } {
         Ok(()) => Ok(()),
         Err(errno) => Err(explain_detach(errno, addr, record)),
+    }
+}
+
+fn access_call(what: &str, offset: usize, len: usize) -> String {
+    format!("{what}(offset={offset}, len={len})")
+}
+
+#[cold]
+#[inline(never)]
+fn read_only_error(what: &str, offset: usize, len: usize) -> Error {
+    Error::ReadOnly {
+        call: access_call(what, offset, len),
     }
 }
 

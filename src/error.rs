@@ -104,6 +104,26 @@ pub enum Error {
         actual: usize,
     },
 
+    /// An offset and length reach outside the segment or the caller's buffer (`ERANGE`).
+    #[error("{call}: {reason} (ERANGE)")]
+    OutOfBounds { call: String, reason: String },
+
+    /// A write through an attachment that is read-only (`EACCES`).
+    #[error("{call}: the segment is attached read-only (EACCES)")]
+    ReadOnly { call: String },
+
+    /// An existing segment belongs to another user (`EPERM`): the defence
+    /// against segments pre-created on a predictable key.
+    #[error("{call}: {reason} (EPERM)")]
+    OwnerMismatch { call: String, reason: String },
+
+    /// A required pointer is NULL (`EFAULT`).
+    #[error("{call}: {argument} is NULL (EFAULT)")]
+    NullPointer {
+        call: String,
+        argument: &'static str,
+    },
+
     /// Any other failure the kernel reports, with its errno.
     #[error("{call}: {reason} ({errno})")]
     Os {
@@ -125,6 +145,10 @@ impl Error {
             Error::NoSpace { .. } => libc::ENOSPC,
             Error::BadAddress { .. } => libc::EFAULT,
             Error::Removed { .. } => libc::EIDRM,
+            Error::OutOfBounds { .. } => libc::ERANGE,
+            Error::ReadOnly { .. } => libc::EACCES,
+            Error::OwnerMismatch { .. } => libc::EPERM,
+            Error::NullPointer { .. } => libc::EFAULT,
         }
     }
 
@@ -140,6 +164,10 @@ impl Error {
             | Error::BadAddress { call, .. }
             | Error::Removed { call, .. }
             | Error::SizeMismatch { call, .. }
+            | Error::OutOfBounds { call, .. }
+            | Error::ReadOnly { call }
+            | Error::OwnerMismatch { call, .. }
+            | Error::NullPointer { call, .. }
             | Error::Os { call, .. } => call,
         }
     }

@@ -54,9 +54,9 @@ impl Key {
         validation: Validation,
     ) -> Result<Key> {
         if path.is_null() {
-            return Err(Error::BadAddress {
+            return Err(Error::NullPointer {
                 call: ftok_call("NULL", proj_id),
-                reason: "path is NULL".into(),
+                argument: "path",
             });
         }
         if validation == Validation::Strict && proj_id & 0xff == 0 {

@@ -79,3 +79,40 @@ fn fork_while_other_threads_are_inside_rshm_does_not_deadlock() {
         thread.join().unwrap();
     }
 }
+
+#[test]
+fn verify_owner_refuses_a_segment_squatted_by_another_user() {
+    let key = common::unique_key(line!());
+    let code = in_child(move || {
+        become_nobody();
+        let made = Segment::get(
+            key,
+            4096,
+            rshm::GetFlags::CREATE,
+            Mode::from_bits_truncate(0o666),
+        );
+        i32::from(made.is_err())
+    });
+    assert_eq!(code, 0, "nobody squats the key");
+    let squatted = Segment::open_existing(key).unwrap();
+    let _cleanup = common::Removing(squatted);
+    let error = rshm::OpenOptions::new()
+        .key(key)
+        .create(true)
+        .size(4096)
+        .verify_owner(true)
+        .open()
+        .unwrap_err();
+    assert!(matches!(error, Error::OwnerMismatch { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("was created by uid 65534 and is owned by uid 65534"),
+        "{error}"
+    );
+    assert_eq!(
+        Segment::open_existing(key).unwrap(),
+        squatted,
+        "the squatter's segment is untouched"
+    );
+}

@@ -11,6 +11,7 @@ use libc::c_char;
 use std::cell::RefCell;
 use std::ffi::CString;
 
+pub mod handle;
 pub mod libc_compat;
 pub mod version;
 
@@ -76,6 +77,25 @@ macro_rules! libc_call {
     };
 }
 pub(crate) use libc_call;
+
+/// The body of a handle export: `$body` yields `Result<()>`; the export returns
+/// `RSHM_OK`, or the error's status (recording it for `rshm_last_error()`), or
+/// `RSHM_ERR_PANIC` for a panic.
+macro_rules! status_call {
+    ($name:literal, $body:block) => {
+        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(
+            || -> $crate::Result<()> { $body },
+        )) {
+            Ok(Ok(())) => $crate::ffi::handle::rshm_status::RSHM_OK,
+            Ok(Err(error)) => $crate::ffi::handle::fail_status(&error),
+            Err(payload) => {
+                $crate::ffi::fail_with_panic($name, payload);
+                $crate::ffi::handle::rshm_status::RSHM_ERR_PANIC
+            }
+        }
+    };
+}
+pub(crate) use status_call;
 
 /// The message of the last call that failed on this thread: the call with
 /// its arguments, the cause and the errno name, e.g.

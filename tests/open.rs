@@ -1,0 +1,219 @@
+//! `Segment::open` and `OpenSegment`: the Rust form of the handle API.
+
+mod common;
+
+use common::unique_key;
+use rshm::{Error, Key, Mode, OpenOptions, Segment};
+
+#[test]
+fn bounds_are_checked_without_overflow() {
+    let segment = OpenOptions::new()
+        .create(true)
+        .size(100)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    assert_eq!(segment.size(), 100);
+    segment.write(90, &[7; 10]).unwrap();
+    let mut buf = [0u8; 10];
+    segment.read(90, &mut buf).unwrap();
+    assert_eq!(buf, [7; 10]);
+    for (offset, len) in [(91, 10), (usize::MAX, 1), (1, usize::MAX), (101, 0)] {
+        let error = segment
+            .attachment()
+            .write(offset, &vec![0; len.min(16)][..len.min(16)])
+            .map(|_| ());
+        let error = if len > 16 {
+            // SAFETY: the bounds check fails before anything is read from the source.
+            unsafe { segment.attachment().write_raw(offset, buf.as_ptr(), len) }.unwrap_err()
+        } else {
+            error.unwrap_err()
+        };
+        assert!(
+            matches!(error, Error::OutOfBounds { .. }),
+            "{offset}+{len}: {error:?}"
+        );
+        assert_eq!(error.errno(), libc::ERANGE);
+    }
+    segment.write(100, &[]).unwrap();
+}
+
+#[test]
+fn read_only_writes_are_errors_not_faults() {
+    let key = unique_key(line!());
+    let owner = OpenOptions::new()
+        .key(key)
+        .create(true)
+        .size(64)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    owner.write_str(0, c"hello").unwrap();
+    let reader = OpenOptions::new().key(key).read_only(true).open().unwrap();
+    assert!(reader.is_read_only());
+    let error = reader.write(0, b"x").unwrap_err();
+    assert!(matches!(error, Error::ReadOnly { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "write(offset=0, len=1): the segment is attached read-only (EACCES)"
+    );
+    let mut buf = [0u8; 16];
+    assert_eq!(reader.read_str(0, &mut buf).unwrap(), 5);
+    assert_eq!(&buf[..6], b"hello\0");
+}
+
+#[test]
+fn strings_need_a_nul_inside_and_room_in_the_buffer() {
+    let segment = OpenOptions::new()
+        .create(true)
+        .size(8)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    segment.write(0, b"abcdefgh").unwrap();
+    let mut buf = [9u8; 16];
+    let error = segment.read_str(0, &mut buf).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("no NUL between offset 0 and the end of the 8-byte segment"),
+        "{error}"
+    );
+    assert_eq!(buf, [9u8; 16], "the buffer is untouched");
+    segment.write_str(2, c"xyz").unwrap();
+    assert!(segment.read_str(2, &mut buf[..3]).is_err());
+    assert_eq!(segment.read_str(2, &mut buf[..4]).unwrap(), 3);
+    assert!(
+        segment.write_str(5, c"xyz").is_err(),
+        "the NUL would fall outside"
+    );
+}
+
+#[test]
+fn opening_larger_than_existing_is_size_mismatch_and_creates_nothing() {
+    let key = unique_key(line!());
+    let owner = OpenOptions::new()
+        .key(key)
+        .create(true)
+        .size(4096)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    let error = OpenOptions::new().key(key).size(8192).open().unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::SizeMismatch {
+                requested: 8192,
+                actual: 4096,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("open(key={key}, size=8192, mode=0600, flags=0): ")),
+        "{error}"
+    );
+    assert_eq!(OpenOptions::new().key(key).open().unwrap().id(), owner.id());
+}
+
+#[test]
+fn invalid_options_fail_before_any_syscall() {
+    let key = unique_key(line!());
+    let cases: [(OpenOptions, &str); 4] = [
+        (
+            OpenOptions::new().key(key).create(true).clone(),
+            "creating a segment needs a size above 0",
+        ),
+        (
+            OpenOptions::new().key(key).exclusive(true).size(1).clone(),
+            "EXCLUSIVE needs CREATE",
+        ),
+        (
+            OpenOptions::new().size(1).clone(),
+            "IPC_PRIVATE always makes a new segment",
+        ),
+        (
+            OpenOptions::new()
+                .key(key)
+                .create(true)
+                .size(1)
+                .mode(Mode::from_bits_retain(0o1777))
+                .clone(),
+            "beyond 0777",
+        ),
+    ];
+    for (options, reason) in cases {
+        let error = Segment::open(&options).unwrap_err();
+        assert!(
+            matches!(error, Error::InvalidArgument { .. }) && error.to_string().contains(reason),
+            "{error}"
+        );
+    }
+    assert!(
+        matches!(Segment::open_existing(key), Err(Error::NotFound { .. })),
+        "nothing was created"
+    );
+    let error = OpenOptions::new()
+        .path("/no/such/file", 1)
+        .create(true)
+        .size(1)
+        .open()
+        .unwrap_err();
+    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+}
+
+#[test]
+fn remove_on_close_marks_a_private_segment_at_once_and_a_keyed_one_at_close() {
+    let private = OpenOptions::new()
+        .create(true)
+        .size(64)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    assert!(private.stat().unwrap().marked_for_removal);
+    assert_eq!(private.key(), Key::PRIVATE);
+    let segment = private.segment();
+    private.close().unwrap();
+    assert_eq!(segment.stat().unwrap_err().errno(), libc::EINVAL, "gone");
+
+    let key = unique_key(line!());
+    let keyed = OpenOptions::new()
+        .key(key)
+        .create(true)
+        .size(64)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    assert!(!keyed.stat().unwrap().marked_for_removal);
+    let segment = keyed.segment();
+    drop(keyed);
+    assert_eq!(segment.stat().unwrap_err().errno(), libc::EINVAL, "gone");
+}
+
+#[test]
+fn a_handle_is_shared_between_threads() {
+    let segment = OpenOptions::new()
+        .create(true)
+        .size(8 * 1024)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..8usize {
+            let segment = &segment;
+            scope.spawn(move || {
+                let block = [t as u8; 1024];
+                let mut back = [0u8; 1024];
+                for _ in 0..500 {
+                    segment.write(t * 1024, &block).unwrap();
+                    segment.read(t * 1024, &mut back).unwrap();
+                    assert_eq!(back, block);
+                }
+            });
+        }
+    });
+}
