@@ -54,6 +54,12 @@
 #define RSHM_HUGE_PAGES (1 << 5)
 
 /**
+ * How many attachments the registry records; beyond that, attachments work
+ * but go unrecorded (their `shmdt` errors are explained less precisely).
+ */
+#define CAPACITY 4096
+
+/**
  * The outcome of a handle call. Codes are stable; `rshm_status_str` names
  * each, and `rshm_last_error()` gives the details of the last failure.
  */

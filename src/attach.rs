@@ -1,8 +1,9 @@
 //! `Attachment`: a segment mapped into this process, detached when dropped;
 //! and the raw `shmat`/`shmdt` of the C face, recorded in the registry.
 
+use crate::describe::{ShmatCall, ShmdtCall};
 use crate::error::{Errno, Error, Result};
-use crate::flags::{AttachFlags, ShmatFlagsDisplay, Validation};
+use crate::flags::{AttachFlags, Validation};
 use crate::registry::{self, AttachmentRecord};
 use crate::segment::Segment;
 use crate::sys;
@@ -319,13 +320,13 @@ fn refuse_attach_flags(segment: Segment, addr: *const c_void, flags: AttachFlags
     }
 }
 
-fn shmat_call(shmid: i32, addr: *const c_void, flags: AttachFlags) -> String {
-    let flags = ShmatFlagsDisplay(flags.bits() as i32);
-    if addr.is_null() {
-        format!("shmat(shmid={shmid}, shmaddr=NULL, flags={flags})")
-    } else {
-        format!("shmat(shmid={shmid}, shmaddr={addr:p}, flags={flags})")
+fn shmat_call(shmid: i32, shmaddr: *const c_void, flags: AttachFlags) -> String {
+    ShmatCall {
+        shmid,
+        shmaddr,
+        shmflg: flags.bits() as i32,
     }
+    .to_string()
 }
 
 fn page_size() -> usize {
@@ -378,11 +379,7 @@ fn explain_attach(
 #[cold]
 #[inline(never)]
 fn explain_detach(errno: Errno, addr: *const c_void, stale: Option<AttachmentRecord>) -> Error {
-    let call = if addr.is_null() {
-        "shmdt(shmaddr=NULL)".to_string()
-    } else {
-        format!("shmdt(shmaddr={addr:p})")
-    };
+    let call = ShmdtCall { shmaddr: addr }.to_string();
     let reason = if addr.is_null() {
         "shmaddr is NULL".to_string()
     } else if let Some(record) = stale {

@@ -1,6 +1,7 @@
 //! `shmctl`: every command glibc accepts, the structures they fill (glibc's
 //! layouts), and the explanation of each failure. The kernel decides; rshm explains.
 
+use crate::describe::ShmctlCall;
 use crate::error::{Errno, Error, Result};
 use crate::sys;
 use libc::{c_int, c_ulong, c_void};
@@ -113,12 +114,8 @@ impl fmt::Display for Command {
     }
 }
 
-fn shmctl_call(shmid: c_int, cmd: &dyn fmt::Display, buf: *const c_void) -> String {
-    if buf.is_null() {
-        format!("shmctl(shmid={shmid}, cmd={cmd}, buf=NULL)")
-    } else {
-        format!("shmctl(shmid={shmid}, cmd={cmd}, buf={buf:p})")
-    }
+fn shmctl_call(shmid: c_int, cmd: c_int, buf: *const c_void) -> String {
+    ShmctlCall { shmid, cmd, buf }.to_string()
 }
 
 /// `shmctl(shmid, cmd, buf)` with glibc's result and errno for every input.
@@ -140,7 +137,7 @@ pub unsafe fn control_raw(shmid: c_int, cmd: c_int, buf: *mut c_void) -> Result<
 #[inline(never)]
 fn unknown_command(shmid: c_int, cmd: c_int, buf: *mut c_void) -> Error {
     Error::InvalidArgument {
-        call: shmctl_call(shmid, &cmd, buf),
+        call: shmctl_call(shmid, cmd, buf),
         reason: format!(
             "cmd {cmd} is not a shmctl command (IPC_STAT, IPC_SET, IPC_RMID, IPC_INFO, SHM_INFO, \
              SHM_STAT, SHM_STAT_ANY, SHM_LOCK, SHM_UNLOCK)"
@@ -163,7 +160,7 @@ pub unsafe fn control(shmid: c_int, command: Command, buf: *mut c_void) -> Resul
 #[cold]
 #[inline(never)]
 fn explain(errno: Errno, shmid: c_int, command: Command, buf: *mut c_void) -> Error {
-    let call = shmctl_call(shmid, &command, buf);
+    let call = shmctl_call(shmid, command.raw(), buf);
     let what = if command.takes_index() { "index" } else { "id" };
     let reason = match errno.0 {
         libc::EINVAL if shmid < 0 => format!("the segment {what} must not be negative"),

@@ -2,7 +2,7 @@
 //! written in messages (`IPC_CREAT|IPC_EXCL|0600`). Raw C ints become these once, in `ffi/`.
 
 use bitflags::bitflags;
-use std::fmt::{self, Write};
+use std::fmt::{self, Write as _};
 
 bitflags! {
     /// Permission bits of a segment (the low nine bits of `shmflg` and `shm_perm.mode`).
@@ -86,39 +86,49 @@ pub enum Validation {
     LikeGlibc,
 }
 
-/// Writes `names|...` for the set bits that have names, then the rest in hex.
-fn write_names(out: &mut String, bits: u32, names: &[(u32, &str)]) -> u32 {
+/// Writes `NAME|NAME|...` for the named bits set in `bits`, then the rest in hex,
+/// each preceded by `|` unless it comes first; returns whether anything was written.
+fn write_flags(
+    f: &mut fmt::Formatter<'_>,
+    bits: u32,
+    names: &[(u32, &str)],
+) -> Result<bool, fmt::Error> {
+    let mut first = true;
     let mut rest = bits;
+    let mut sep = |f: &mut fmt::Formatter<'_>| -> fmt::Result {
+        if !std::mem::take(&mut first) {
+            f.write_char('|')?;
+        }
+        Ok(())
+    };
     for &(bit, name) in names {
-        if bits & bit == bit && bit != 0 {
-            if !out.is_empty() {
-                out.push('|');
-            }
-            out.push_str(name);
+        if bit != 0 && bits & bit == bit {
+            sep(f)?;
+            f.write_str(name)?;
             rest &= !bit;
         }
     }
-    rest
-}
-
-fn push_unknown(out: &mut String, rest: u32) {
-    if rest != 0 {
-        if !out.is_empty() {
-            out.push('|');
-        }
-        let _ = write!(out, "{rest:#x}");
+    let huge = rest & GetFlags::HUGE_PAGE_SIZE.bits();
+    if huge != 0 && names.iter().any(|&(_, name)| name == "SHM_HUGETLB") {
+        sep(f)?;
+        write!(f, "({}<<SHM_HUGE_SHIFT)", huge >> HUGE_SIZE_SHIFT)?;
+        rest &= !huge;
     }
+    if rest != 0 {
+        sep(f)?;
+        write!(f, "{rest:#x}")?;
+    }
+    Ok(!first)
 }
 
 /// `shmflg` as a C programmer writes it: `IPC_CREAT|IPC_EXCL|0600`.
-pub(crate) struct ShmgetFlagsDisplay(pub i32);
+pub struct ShmgetFlagsDisplay(pub i32);
 
 impl fmt::Display for ShmgetFlagsDisplay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bits = self.0 as u32;
-        let mut out = String::new();
-        let mut rest = write_names(
-            &mut out,
+        let named = write_flags(
+            f,
             bits & !Mode::all().bits(),
             &[
                 (libc::IPC_CREAT as u32, "IPC_CREAT"),
@@ -126,32 +136,21 @@ impl fmt::Display for ShmgetFlagsDisplay {
                 (libc::SHM_HUGETLB as u32, "SHM_HUGETLB"),
                 (libc::SHM_NORESERVE as u32, "SHM_NORESERVE"),
             ],
-        );
-        let huge = rest & GetFlags::HUGE_PAGE_SIZE.bits();
-        if huge != 0 {
-            if !out.is_empty() {
-                out.push('|');
-            }
-            let _ = write!(out, "({}<<SHM_HUGE_SHIFT)", huge >> HUGE_SIZE_SHIFT);
-            rest &= !huge;
+        )?;
+        if named {
+            f.write_char('|')?;
         }
-        push_unknown(&mut out, rest);
-        if !out.is_empty() {
-            out.push('|');
-        }
-        let _ = write!(out, "{:04o}", bits & Mode::all().bits());
-        f.write_str(&out)
+        write!(f, "{:04o}", bits & Mode::all().bits())
     }
 }
 
 /// `shmflg` of shmat: `SHM_RDONLY|SHM_RND`, or `0`.
-pub(crate) struct ShmatFlagsDisplay(pub i32);
+pub struct ShmatFlagsDisplay(pub i32);
 
 impl fmt::Display for ShmatFlagsDisplay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::new();
-        let rest = write_names(
-            &mut out,
+        let named = write_flags(
+            f,
             self.0 as u32,
             &[
                 (AttachFlags::READ_ONLY.bits(), "SHM_RDONLY"),
@@ -159,12 +158,11 @@ impl fmt::Display for ShmatFlagsDisplay {
                 (AttachFlags::REMAP.bits(), "SHM_REMAP"),
                 (AttachFlags::EXEC.bits(), "SHM_EXEC"),
             ],
-        );
-        push_unknown(&mut out, rest);
-        if out.is_empty() {
-            out.push('0');
+        )?;
+        if !named {
+            f.write_char('0')?;
         }
-        f.write_str(&out)
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! `Key`, the name of a segment, and `ftok`, computed in Rust with glibc's
 //! formula so that both give the same key for every path and proj_id.
 
+use crate::describe::{FtokCall, FtokPath};
 use crate::error::{Errno, Error, Result};
 use crate::flags::Validation;
 use crate::sys;
@@ -33,7 +34,7 @@ impl Key {
         let path = path.as_ref();
         let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
             Error::InvalidArgument {
-                call: ftok_call(&path.to_string_lossy(), proj_id),
+                call: format!("ftok(path={path:?}, proj_id={proj_id})"),
                 reason: "the path contains a NUL byte".into(),
             }
         })?;
@@ -55,14 +56,14 @@ impl Key {
     ) -> Result<Key> {
         if path.is_null() {
             return Err(Error::NullPointer {
-                call: ftok_call("NULL", proj_id),
+                call: ftok_call(FtokPath::Null, proj_id),
                 argument: "path",
             });
         }
         if validation == Validation::Strict && proj_id & 0xff == 0 {
             return Err(Error::InvalidArgument {
                 // SAFETY: path is non-NULL and, by contract, a C string.
-                call: ftok_call(&describe_path(unsafe { CStr::from_ptr(path) }), proj_id),
+                call: ftok_call(FtokPath::Text(unsafe { CStr::from_ptr(path) }), proj_id),
                 reason: format!(
                     "the low 8 bits of proj_id ({proj_id:#x}) are zero; ftok(3) requires them non-zero"
                 ),
@@ -71,10 +72,10 @@ impl Key {
         // SAFETY: forwarded contract: path is handed to the kernel, which checks it.
         match unsafe { sys::stat_dev_ino(path) } {
             Ok((dev, ino)) => Ok(Key::from_file_ids(dev, ino, proj_id)),
-            // SAFETY: the kernel read path without a fault, so it is a readable string.
+            // SAFETY: path was just handed to stat(2), which gave errno.
             Err(errno) => Err(stat_error(
                 errno,
-                unsafe { path_for_message(path, errno) },
+                unsafe { FtokPath::after_stat(path, errno) },
                 proj_id,
             )),
         }
@@ -99,31 +100,31 @@ impl fmt::Display for Key {
     }
 }
 
-fn ftok_call(path: &str, proj_id: i32) -> String {
-    format!("ftok(path={path}, proj_id={proj_id})")
+fn ftok_call(path: FtokPath<'_>, proj_id: i32) -> String {
+    FtokCall { path, proj_id }.to_string()
 }
 
-fn describe_path(path: &CStr) -> String {
-    format!("{:?}", path.to_string_lossy())
-}
-
-/// The path as a message shows it, read only when the kernel could read it.
-///
-/// # Safety
-/// `path` is non-NULL and the kernel's errno says whether it was readable.
-unsafe fn path_for_message(path: *const c_char, errno: Errno) -> String {
-    match errno.0 {
-        libc::EFAULT => format!("{path:p}"),
-        // The kernel stopped at PATH_MAX without a NUL: do not read past what it read.
-        libc::ENAMETOOLONG => "<longer than PATH_MAX>".into(),
-        // SAFETY: the kernel copied the whole string in, NUL included.
-        _ => describe_path(unsafe { CStr::from_ptr(path) }),
+impl FtokPath<'_> {
+    /// The path as far as it may be read, given what stat(2) said of it.
+    ///
+    /// # Safety
+    /// `path` is NULL or was just handed to stat(2), which failed with `errno`
+    /// (or succeeded: pass `Errno(0)`).
+    pub unsafe fn after_stat<'a>(path: *const c_char, errno: Errno) -> FtokPath<'a> {
+        match errno.0 {
+            _ if path.is_null() => FtokPath::Null,
+            libc::EFAULT => FtokPath::Unreadable(path),
+            // The kernel stopped at PATH_MAX without a NUL: do not read past what it read.
+            libc::ENAMETOOLONG => FtokPath::TooLong,
+            // SAFETY: the kernel copied the whole string in, NUL included.
+            _ => FtokPath::Text(unsafe { CStr::from_ptr(path) }),
+        }
     }
 }
 
 #[cold]
 #[inline(never)]
-fn stat_error(errno: Errno, path: String, proj_id: i32) -> Error {
+fn stat_error(errno: Errno, path: FtokPath<'_>, proj_id: i32) -> Error {
     let reason = match errno.0 {
         libc::ENOENT => "the path does not exist (ftok needs an existing file)",
         libc::EACCES => "search permission is denied on a directory of the path",
@@ -134,7 +135,7 @@ fn stat_error(errno: Errno, path: String, proj_id: i32) -> Error {
         libc::ENOMEM => "the kernel ran out of memory",
         _ => "stat of the path failed",
     };
-    Error::from_errno(errno, ftok_call(&path, proj_id), reason.into())
+    Error::from_errno(errno, ftok_call(path, proj_id), reason.into())
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 
 mod attach;
 pub mod control;
+pub mod describe;
 mod error;
 pub mod ffi;
 mod flags;

@@ -1,11 +1,15 @@
 //! The process-wide registry of live attachments: start address → (segment id,
-//! size, read-only). It explains bad `shmdt` addresses and reports leaks, and
-//! stays consistent across threads and `fork`.
+//! size, read-only). It explains bad `shmdt` addresses and reports leaks, stays
+//! consistent across threads and `fork`, and never allocates (a preloaded rshm
+//! may be called from inside an allocator).
 
 use std::cell::UnsafeCell;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
+
+/// How many attachments the registry records; beyond that, attachments work
+/// but go unrecorded (their `shmdt` errors are explained less precisely).
+pub const CAPACITY: usize = 4096;
 
 /// What the registry knows of one attachment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +70,53 @@ impl<T> ForkSafeLock<T> {
     }
 }
 
-static ATTACHMENTS: ForkSafeLock<BTreeMap<usize, AttachmentRecord>> =
-    ForkSafeLock::new(BTreeMap::new());
+/// A fixed table of attachments: the first `len` slots are in use, unordered.
+struct Table {
+    len: usize,
+    slots: [(usize, AttachmentRecord); CAPACITY],
+}
+
+// All zero, so the table lives in .bss rather than in the library file.
+const EMPTY: AttachmentRecord = AttachmentRecord {
+    shmid: 0,
+    size: 0,
+    read_only: false,
+};
+
+impl Table {
+    fn position(&self, addr: usize) -> Option<usize> {
+        self.slots[..self.len]
+            .iter()
+            .position(|&(start, _)| start == addr)
+    }
+
+    fn insert(&mut self, addr: usize, record: AttachmentRecord) {
+        match self.position(addr) {
+            Some(i) => self.slots[i].1 = record,
+            None if self.len < CAPACITY => {
+                self.slots[self.len] = (addr, record);
+                self.len += 1;
+            }
+            None => {} // full: the attachment works, unrecorded
+        }
+    }
+
+    fn remove_at(&mut self, i: usize) -> AttachmentRecord {
+        let record = self.slots[i].1;
+        self.len -= 1;
+        self.slots[i] = self.slots[self.len];
+        record
+    }
+
+    fn live(&self) -> &[(usize, AttachmentRecord)] {
+        &self.slots[..self.len]
+    }
+}
+
+static ATTACHMENTS: ForkSafeLock<Table> = ForkSafeLock::new(Table {
+    len: 0,
+    slots: [(0, EMPTY); CAPACITY],
+});
 static AT_FORK: Once = Once::new();
 
 extern "C" fn before_fork() {
@@ -78,7 +127,7 @@ extern "C" fn after_fork() {
     ATTACHMENTS.release();
 }
 
-fn attachments<R>(f: impl FnOnce(&mut BTreeMap<usize, AttachmentRecord>) -> R) -> R {
+fn attachments<R>(f: impl FnOnce(&mut Table) -> R) -> R {
     AT_FORK.call_once(|| {
         // SAFETY: the handlers are plain functions that live for the whole process.
         // pthread_atfork fails only with ENOMEM; then fork-safety is lost, not memory safety.
@@ -89,36 +138,56 @@ fn attachments<R>(f: impl FnOnce(&mut BTreeMap<usize, AttachmentRecord>) -> R) -
 
 /// Records an attachment that starts at `addr`.
 pub(crate) fn insert(addr: usize, record: AttachmentRecord) {
-    attachments(|map| map.insert(addr, record));
+    attachments(|table| table.insert(addr, record));
 }
 
 /// Forgets the attachment that starts at `addr`, returning what was known of it.
 pub(crate) fn remove(addr: usize) -> Option<AttachmentRecord> {
-    attachments(|map| map.remove(&addr))
+    attachments(|table| table.position(addr).map(|i| table.remove_at(i)))
 }
 
 /// Forgets every attachment that starts inside `start..end` (the kernel replaced them: `SHM_REMAP`).
 pub(crate) fn remove_range(start: usize, end: usize) {
-    attachments(|map| {
-        let inside: Vec<usize> = map.range(start..end).map(|(&addr, _)| addr).collect();
-        for addr in inside {
-            map.remove(&addr);
+    attachments(|table| {
+        let mut i = 0;
+        while i < table.len {
+            if (start..end).contains(&table.slots[i].0) {
+                table.remove_at(i);
+            } else {
+                i += 1;
+            }
         }
     });
 }
 
 /// The attachment with the highest start address at or below `addr`: the only one that can contain it.
 pub(crate) fn nearest_at_or_below(addr: usize) -> Option<(usize, AttachmentRecord)> {
-    attachments(|map| {
-        map.range(..=addr)
-            .next_back()
-            .map(|(&start, &record)| (start, record))
+    attachments(|table| {
+        table
+            .live()
+            .iter()
+            .filter(|&&(start, _)| start <= addr)
+            .max_by_key(|&&(start, _)| start)
+            .copied()
+    })
+}
+
+/// How many attachments of segment `shmid` this process holds through rshm.
+pub fn attachments_of(shmid: i32) -> usize {
+    attachments(|table| {
+        table
+            .live()
+            .iter()
+            .filter(|(_, record)| record.shmid == shmid)
+            .count()
     })
 }
 
 /// Every live attachment this process made through rshm, by start address.
 pub fn live_attachments() -> Vec<(usize, AttachmentRecord)> {
-    attachments(|map| map.iter().map(|(&addr, &record)| (addr, record)).collect())
+    let mut live = attachments(|table| table.live().to_vec());
+    live.sort_unstable_by_key(|&(addr, _)| addr);
+    live
 }
 
 #[cfg(test)]
@@ -154,6 +223,24 @@ mod tests {
         assert_eq!(remove(base), None);
         assert_eq!(remove(base + 0x1000), None);
         assert_eq!(remove(base + 0x3000), Some(record(3)));
+    }
+
+    #[test]
+    fn nearest_is_the_highest_start_at_or_below() {
+        let base = BASE + 0x80000;
+        insert(base, record(1));
+        insert(base + 0x2000, record(2));
+        assert_eq!(
+            nearest_at_or_below(base + 0x1fff).map(|(a, r)| (a, r.shmid)),
+            Some((base, 1))
+        );
+        assert_eq!(
+            nearest_at_or_below(base + 0x2000).map(|(a, r)| (a, r.shmid)),
+            Some((base + 0x2000, 2))
+        );
+        assert_eq!(attachments_of(2), 1);
+        remove(base);
+        remove(base + 0x2000);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! (`shmget`), inspect and change it (`shmctl`), and attach it (see `attach`).
 
 use crate::control::{self, Command, SHM_DEST, SHM_LOCKED};
+use crate::describe::ShmgetCall;
 use crate::error::{Errno, Error, Result};
-use crate::flags::{GetFlags, Mode, ShmgetFlagsDisplay, Validation};
+use crate::flags::{GetFlags, Mode, Validation};
 use crate::key::Key;
 use crate::sys;
 use std::mem::MaybeUninit;
@@ -65,11 +66,8 @@ impl SegmentInfo {
     }
 }
 
-pub(crate) fn shmget_call(key: Key, size: usize, shmflg: i32) -> String {
-    format!(
-        "shmget(key={key}, size={size}, flags={})",
-        ShmgetFlagsDisplay(shmflg)
-    )
+fn shmget_call(key: Key, size: usize, shmflg: i32) -> String {
+    ShmgetCall { key, size, shmflg }.to_string()
 }
 
 impl Segment {
