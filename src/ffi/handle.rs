@@ -1,8 +1,8 @@
 //! The handle API: an opaque `rshm_segment` over `OpenSegment`, with
 //! bounds-checked access and `rshm_status` codes. Every export checks its
-//! pointers and runs inside [`status_call!`] or [`libc_call!`].
+//! pointers and runs inside [`status_call`] or [`errno_call`].
 
-use super::{fail, libc_call, status_call};
+use super::{errno_call, fail, status_call};
 use crate::error::Error;
 use crate::flags::{Mode, Validation};
 use crate::{Key, OpenOptions, OpenSegment, Segment};
@@ -215,7 +215,7 @@ fn options_from_c(opts: &rshm_options) -> crate::Result<OpenOptions> {
 /// created is removed again), and rshm_last_error() says why.
 #[no_mangle]
 pub extern "C" fn rshm_open(opts: *const rshm_options, out: *mut *mut rshm_segment) -> rshm_status {
-    status_call!("rshm_open", {
+    status_call("rshm_open", || {
         require(out, "rshm_open", "out")?;
         // SAFETY: out is not NULL and points to a pointer the caller owns; a raw write needs no initialised value.
         unsafe { out.write(std::ptr::null_mut()) };
@@ -234,7 +234,7 @@ pub extern "C" fn rshm_close(seg: *mut rshm_segment) {
     if seg.is_null() {
         return;
     }
-    let _: rshm_status = status_call!("rshm_close", {
+    let _: rshm_status = status_call("rshm_close", || {
         // SAFETY: seg came from rshm_open and, by contract, is closed once.
         let seg = unsafe { Box::from_raw(seg) };
         seg.open.close()
@@ -244,7 +244,7 @@ pub extern "C" fn rshm_close(seg: *mut rshm_segment) {
 /// The segment's id (as ipcs shows it), or -1 for a NULL handle.
 #[no_mangle]
 pub extern "C" fn rshm_id(seg: *const rshm_segment) -> c_int {
-    libc_call!("rshm_id", -1, {
+    errno_call("rshm_id", -1, || {
         segment(seg, "rshm_id").map(OpenSegment::id)
     })
 }
@@ -252,7 +252,7 @@ pub extern "C" fn rshm_id(seg: *const rshm_segment) -> c_int {
 /// The key the segment was opened with (IPC_PRIVATE for a private one), or -1 for a NULL handle.
 #[no_mangle]
 pub extern "C" fn rshm_key(seg: *const rshm_segment) -> key_t {
-    libc_call!("rshm_key", -1, {
+    errno_call("rshm_key", -1, || {
         segment(seg, "rshm_key").map(|open| open.key().raw())
     })
 }
@@ -261,7 +261,7 @@ pub extern "C" fn rshm_key(seg: *const rshm_segment) -> key_t {
 /// a NULL handle. Direct access is not bounds-checked: prefer rshm_read/rshm_write.
 #[no_mangle]
 pub extern "C" fn rshm_data(seg: *const rshm_segment) -> *mut c_void {
-    libc_call!("rshm_data", std::ptr::null_mut(), {
+    errno_call("rshm_data", std::ptr::null_mut(), || {
         segment(seg, "rshm_data").map(|open| open.as_ptr().cast())
     })
 }
@@ -269,7 +269,7 @@ pub extern "C" fn rshm_data(seg: *const rshm_segment) -> *mut c_void {
 /// The segment's size in bytes, or 0 for a NULL handle.
 #[no_mangle]
 pub extern "C" fn rshm_size(seg: *const rshm_segment) -> usize {
-    libc_call!("rshm_size", 0, {
+    errno_call("rshm_size", 0, || {
         segment(seg, "rshm_size").map(OpenSegment::size)
     })
 }
@@ -285,7 +285,7 @@ pub extern "C" fn rshm_write(
     src: *const c_void,
     len: usize,
 ) -> rshm_status {
-    status_call!("rshm_write", {
+    status_call("rshm_write", || {
         let open = segment(seg, "rshm_write")?;
         require(src, "rshm_write", "src")?;
         // SAFETY: src is readable for len bytes by the API's contract.
@@ -302,7 +302,7 @@ pub extern "C" fn rshm_read(
     dst: *mut c_void,
     len: usize,
 ) -> rshm_status {
-    status_call!("rshm_read", {
+    status_call("rshm_read", || {
         let open = segment(seg, "rshm_read")?;
         require(dst, "rshm_read", "dst")?;
         // SAFETY: dst is writable for len bytes by the API's contract.
@@ -317,7 +317,7 @@ pub extern "C" fn rshm_write_str(
     offset: usize,
     s: *const c_char,
 ) -> rshm_status {
-    status_call!("rshm_write_str", {
+    status_call("rshm_write_str", || {
         let open = segment(seg, "rshm_write_str")?;
         require(s, "rshm_write_str", "s")?;
         // SAFETY: s is a NUL-terminated string by the API's contract.
@@ -336,7 +336,7 @@ pub extern "C" fn rshm_read_str(
     dst: *mut c_char,
     cap: usize,
 ) -> rshm_status {
-    status_call!("rshm_read_str", {
+    status_call("rshm_read_str", || {
         let open = segment(seg, "rshm_read_str")?;
         require(dst, "rshm_read_str", "dst")?;
         // SAFETY: dst is writable for cap bytes by the API's contract.
@@ -347,7 +347,7 @@ pub extern "C" fn rshm_read_str(
 /// Fills `*out` with what the kernel knows of the segment now.
 #[no_mangle]
 pub extern "C" fn rshm_stat(seg: *const rshm_segment, out: *mut rshm_info) -> rshm_status {
-    status_call!("rshm_stat", {
+    status_call("rshm_stat", || {
         let open = segment(seg, "rshm_stat")?;
         require(out, "rshm_stat", "out")?;
         let info = open.stat()?;
@@ -379,7 +379,7 @@ pub extern "C" fn rshm_stat(seg: *const rshm_segment, out: *mut rshm_info) -> rs
 /// memory stays usable through this handle until rshm_close.
 #[no_mangle]
 pub extern "C" fn rshm_remove(seg: *mut rshm_segment) -> rshm_status {
-    status_call!("rshm_remove", { segment(seg, "rshm_remove")?.remove() })
+    status_call("rshm_remove", || segment(seg, "rshm_remove")?.remove())
 }
 
 /// The name of a status, e.g. "RSHM_ERR_SIZE_MISMATCH", with a short meaning.

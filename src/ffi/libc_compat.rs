@@ -2,7 +2,7 @@
 //! every input, except the strict list in the README (certain bugs → EINVAL).
 //! After a failure, `rshm_last_error()` says what went wrong.
 
-use super::libc_call;
+use super::errno_call;
 use crate::flags::{AttachFlags, GetFlags, Validation};
 use crate::{control, Key, Segment};
 use libc::{c_char, c_int, c_void, key_t, shmid_ds};
@@ -13,7 +13,7 @@ use libc::{c_char, c_int, c_void, key_t, shmid_ds};
 /// low 8 bits of `proj_id` are zero (glibc accepts those; ftok(3) forbids them).
 #[no_mangle]
 pub extern "C" fn rshm_ftok(path: *const c_char, proj_id: c_int) -> key_t {
-    libc_call!("ftok", -1, {
+    errno_call("ftok", -1, || {
         // SAFETY: path comes from the caller as for ftok(3); the kernel checks it.
         unsafe { Key::ftok_raw(path, proj_id, Validation::Strict) }.map(Key::raw)
     })
@@ -25,7 +25,7 @@ pub extern "C" fn rshm_ftok(path: *const c_char, proj_id: c_int) -> key_t {
 /// `shmflg` fail with `EINVAL` (glibc passes them to the kernel, which ignores them).
 #[no_mangle]
 pub extern "C" fn rshm_shmget(key: key_t, size: usize, shmflg: c_int) -> c_int {
-    libc_call!("shmget", -1, {
+    errno_call("shmget", -1, || {
         let (flags, mode) = GetFlags::split_c(shmflg);
         Segment::get(Key(key), size, flags, mode).map(Segment::id)
     })
@@ -37,7 +37,7 @@ pub extern "C" fn rshm_shmget(key: key_t, size: usize, shmflg: c_int) -> c_int {
 /// permission bits passed by mistake) fail with `EINVAL`.
 #[no_mangle]
 pub extern "C" fn rshm_shmat(shmid: c_int, shmaddr: *const c_void, shmflg: c_int) -> *mut c_void {
-    libc_call!("shmat", usize::MAX as *mut c_void, {
+    errno_call("shmat", usize::MAX as *mut c_void, || {
         let flags = AttachFlags::from_bits_retain(shmflg as u32);
         // SAFETY: the address range is the caller's, as with shmat(2).
         unsafe { Segment::from_id(shmid).attach_raw(shmaddr, flags, Validation::Strict) }
@@ -49,7 +49,7 @@ pub extern "C" fn rshm_shmat(shmid: c_int, shmaddr: *const c_void, shmflg: c_int
 /// says when the address lies inside a segment and where that segment starts.
 #[no_mangle]
 pub extern "C" fn rshm_shmdt(shmaddr: *const c_void) -> c_int {
-    libc_call!("shmdt", -1, {
+    errno_call("shmdt", -1, || {
         // SAFETY: the caller gives up the mapping, as with shmdt(2).
         unsafe { crate::detach_raw(shmaddr) }.map(|()| 0)
     })
@@ -64,7 +64,7 @@ pub extern "C" fn rshm_shmdt(shmaddr: *const c_void) -> c_int {
 /// one is needed is `EFAULT`).
 #[no_mangle]
 pub extern "C" fn rshm_shmctl(shmid: c_int, cmd: c_int, buf: *mut shmid_ds) -> c_int {
-    libc_call!("shmctl", -1, {
+    errno_call("shmctl", -1, || {
         // SAFETY: buf goes to the kernel as with shmctl(2); bad pointers come back as EFAULT.
         unsafe { control::control_raw(shmid, cmd, buf.cast()) }
     })

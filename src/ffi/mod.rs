@@ -1,6 +1,6 @@
 //! The C face: a thin shell over the Rust API. Every export runs its body
-//! inside [`libc_call!`], which catches panics, records the error message
-//! for `rshm_last_error()` and sets errno; nothing else is done here.
+//! inside [`errno_call`] or [`status_call`], which catch panics, record the error message
+//! for `rshm_last_error()` and set errno; nothing else is done here.
 
 // The exports take raw pointers from C, where no call is `unsafe`; each one
 // checks its pointers or hands them to the kernel, which reports bad ones as EFAULT.
@@ -57,45 +57,40 @@ pub(crate) fn fail_with_panic(call: &str, payload: Box<dyn std::any::Any + Send>
     set_errno(libc::ENOTRECOVERABLE);
 }
 
-/// The body of an errno-style export: `$body` yields `Result<T>`; on `Err`
-/// (or a panic) the export sets errno and the last error, and returns `$failed`.
-macro_rules! libc_call {
-    ($name:literal, $failed:expr, $body:block) => {
-        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| -> $crate::Result<_> {
-            $body
-        })) {
-            Ok(Ok(value)) => value,
-            Ok(Err(error)) => {
-                $crate::ffi::fail(&error);
-                $failed
-            }
-            Err(payload) => {
-                $crate::ffi::fail_with_panic($name, payload);
-                $failed
-            }
+/// Runs the body of an errno-style export: `body` yields `Result<T>`; on
+/// `Err` (or a panic, which never crosses into C) the export sets errno and
+/// the last error, and returns `failed`. Every such export goes through here.
+#[inline]
+pub fn errno_call<T>(name: &'static str, failed: T, body: impl FnOnce() -> crate::Result<T>) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(Ok(value)) => value,
+        Ok(Err(error)) => {
+            fail(&error);
+            failed
         }
-    };
+        Err(payload) => {
+            fail_with_panic(name, payload);
+            failed
+        }
+    }
 }
-pub(crate) use libc_call;
 
-/// The body of a handle export: `$body` yields `Result<()>`; the export returns
-/// `RSHM_OK`, or the error's status (recording it for `rshm_last_error()`), or
-/// `RSHM_ERR_PANIC` for a panic.
-macro_rules! status_call {
-    ($name:literal, $body:block) => {
-        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(
-            || -> $crate::Result<()> { $body },
-        )) {
-            Ok(Ok(())) => $crate::ffi::handle::rshm_status::RSHM_OK,
-            Ok(Err(error)) => $crate::ffi::handle::fail_status(&error),
-            Err(payload) => {
-                $crate::ffi::fail_with_panic($name, payload);
-                $crate::ffi::handle::rshm_status::RSHM_ERR_PANIC
-            }
+/// Runs the body of a handle export: `RSHM_OK`, or the error's status
+/// (recorded for `rshm_last_error()`), or `RSHM_ERR_PANIC` for a panic.
+#[inline]
+pub fn status_call(
+    name: &'static str,
+    body: impl FnOnce() -> crate::Result<()>,
+) -> handle::rshm_status {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(Ok(())) => handle::rshm_status::RSHM_OK,
+        Ok(Err(error)) => handle::fail_status(&error),
+        Err(payload) => {
+            fail_with_panic(name, payload);
+            handle::rshm_status::RSHM_ERR_PANIC
         }
-    };
+    }
 }
-pub(crate) use status_call;
 
 /// The message of the last call that failed on this thread: the call with
 /// its arguments, the cause and the errno name, e.g.
@@ -128,7 +123,7 @@ mod tests {
 
     #[test]
     fn a_panic_becomes_enotrecoverable_with_a_message() {
-        let ret: i32 = libc_call!("shmget", -1, {
+        let ret: i32 = errno_call("shmget", -1, || {
             if errno() != 12345 {
                 panic!("deliberate test panic");
             }
@@ -144,7 +139,7 @@ mod tests {
 
     #[test]
     fn an_error_sets_errno_and_message_and_success_changes_neither() {
-        let failed: i32 = libc_call!("x", -1, {
+        let failed: i32 = errno_call("x", -1, || {
             Err(Error::from_errno(
                 crate::Errno(libc::EIDRM),
                 "shmat(shmid=1)".into(),
@@ -153,7 +148,7 @@ mod tests {
         });
         assert_eq!((failed, errno()), (-1, libc::EIDRM));
         set_errno(0);
-        let ok: i32 = libc_call!("x", -1, { Ok(7) });
+        let ok: i32 = errno_call("x", -1, || Ok(7));
         assert_eq!((ok, errno()), (7, 0));
         assert_eq!(last_error(), "shmat(shmid=1): gone (EIDRM)");
     }
