@@ -1,29 +1,43 @@
 # rshm: the one entry point. `make run` builds and runs the ported demo,
-# `make test` runs every test. See README.md.
+# `make test` runs every test, `make install` installs. See README.md.
 
 CARGO    ?= cargo
 CC       ?= cc
+CXX      ?= c++
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
 RELEASE  := target/release
 EXAMPLES := target/examples
 CTESTS   := target/ctests
-SONAME   := librshm.so.$(shell sed -n 's/^version = "\([0-9]*\)\..*/\1/p' Cargo.toml | head -1)
+SEED     := c_examples/shm_example.expected
+VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+MAJOR    := $(word 1,$(subst ., ,$(VERSION)))
+SONAME   := librshm.so.$(MAJOR)
+PRELOAD  := $(RELEASE)/librshm_preload.so
 # Run tests in a private IPC namespace when we may (root, or user namespaces);
 # otherwise they clean up after themselves in the current one.
 PRIVATE_IPC := $(shell unshare -i true 2>/dev/null && echo "unshare -i")
 RPATH    := -Wl,-rpath,'$$ORIGIN/../release'
 
-.PHONY: all lib run test examples ctests check-header cargo-test demo-test clean bench
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+LIBDIR     := $(DESTDIR)$(PREFIX)/lib
+INCDIR     := $(DESTDIR)$(PREFIX)/include/rshm
+PCDIR      := $(LIBDIR)/pkgconfig
+INSTALLED  := $(LIBDIR)/librshm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/librshm.so $(LIBDIR)/librshm.a \
+              $(LIBDIR)/librshm_preload.so $(INCDIR)/rshm.h $(INCDIR)/rshm_compat.h $(PCDIR)/rshm.pc
+
+.PHONY: all lib run test examples ctests check-header header-test cargo-test demo-test compat-test \
+        preload-test install uninstall install-test clean bench
 
 all: lib examples
 
-# The libraries and the generated header (build.rs writes include/rshm.h).
+# The libraries, the preload library and the generated header (build.rs writes include/rshm.h).
 lib:
-	@$(CARGO) build --release --quiet
+	@$(CARGO) build --release --workspace --quiet
 	@ln -sf librshm.so $(RELEASE)/$(SONAME)
 
-$(RELEASE)/librshm.so $(RELEASE)/librshm.a include/rshm.h: lib
+$(RELEASE)/librshm.so $(RELEASE)/librshm.a $(PRELOAD) include/rshm.h: lib
 
 examples: lib $(EXAMPLES)/shm_example $(EXAMPLES)/writer $(EXAMPLES)/reader $(EXAMPLES)/cpp_example
 
@@ -54,25 +68,75 @@ ctests: lib
 		echo "== $$t"; $(PRIVATE_IPC) $$t; \
 	done
 
-# The committed header must be what the sources generate, and compile alone.
+# The committed header must be what the sources generate.
 check-header: lib
-	@echo '#include "rshm.h"' | $(CC) -std=c11 $(WARN) -pedantic -Iinclude -x c -fsyntax-only -
-	@echo '#include "rshm.h"' | $(CXX) -std=c++17 $(WARN) -pedantic -Iinclude -x c++ -fsyntax-only -
 	@git diff --exit-code --stat -- include/rshm.h || { \
 		echo "include/rshm.h is stale: the sources generate a different header; commit the regenerated one."; exit 1; }
 
+# rshm.h compiles alone, warning-free, as C89 to C17 and as C++11 to C++20.
+header-test: lib
+	@set -e; for std in c89 c99 c11 c17; do \
+		$(CC) -std=$$std -pedantic $(WARN) -Iinclude -fsyntax-only tests/header/use_header.c; done
+	@set -e; for std in c++11 c++14 c++17 c++20; do \
+		$(CXX) -std=$$std -pedantic $(WARN) -Iinclude -fsyntax-only -x c++ tests/header/use_header.c; done
+	@echo "rshm.h: compiles as C89, C99, C11, C17, C++11, C++14, C++17 and C++20"
+
 cargo-test:
-	$(PRIVATE_IPC) $(CARGO) test --release --quiet
+	$(PRIVATE_IPC) $(CARGO) test --release --workspace --quiet
 
 # The ported demo must print exactly the original's lines; the other examples must work.
 demo-test: examples
-	@cd target && touch shmfile && ./examples/shm_example > demo.out && diff -u ../c_examples/shm_example.expected demo.out
+	@cd target && touch shmfile && ./examples/shm_example > demo.out && diff -u ../$(SEED) demo.out
 	@echo "shm_example: output identical to the original demo's"
-	@cd target && $(PRIVATE_IPC) sh -c './examples/writer shmfile "a message between processes" > writer.out && ./examples/reader shmfile > reader.out' 
+	@cd target && $(PRIVATE_IPC) sh -c './examples/writer shmfile "a message between processes" > writer.out && ./examples/reader shmfile > reader.out'
 	@grep -q "^reader: a message between processes$$" target/reader.out && cat target/writer.out target/reader.out
 	@cd target && ./examples/cpp_example > cpp.out && grep -q "^read back: Hello from C++!$$" cpp.out && grep -q "^caught RSHM_ERR_OUT_OF_BOUNDS" cpp.out && cat cpp.out
 
-test: check-header cargo-test ctests demo-test
+# The original demo, unchanged, through rshm_compat.h: it must call rshm alone.
+compat-test: lib
+	@mkdir -p $(CTESTS)
+	@! test -f ../shared/seed/shm_example.c || cmp tests/seed/shm_example.c ../shared/seed/shm_example.c
+	@$(CC) -include rshm_compat.h -Iinclude tests/seed/shm_example.c -L$(RELEASE) -lrshm $(RPATH) -o $(CTESTS)/seed_compat
+	@$(CXX) -std=c++17 $(WARN) -include rshm_compat.h -Iinclude -x c++ tests/seed/shm_example.c -L$(RELEASE) -lrshm $(RPATH) -o $(CTESTS)/seed_compat_cpp
+	@set -e; for bin in seed_compat seed_compat_cpp; do \
+		! nm -u $(CTESTS)/$$bin | grep -qwE 'ftok|shmget|shmat|shmdt|shmctl' || { echo "$$bin still calls libc's functions"; exit 1; }; \
+		test $$(nm -u $(CTESTS)/$$bin | grep -cwE 'rshm_(ftok|shmget|shmat|shmdt|shmctl)') -eq 5; \
+		(cd target && touch shmfile && ../$(CTESTS)/$$bin) | diff -u $(SEED) -; \
+	done
+	@echo "rshm_compat.h: the unchanged demo calls only rshm (nm) and prints its three lines, as C and as C++"
+
+# Unchanged binaries under LD_PRELOAD: the demo with its trace, glibc's results
+# (differential test, default and strict), util-linux's ipc tools, the leak check.
+preload-test: lib
+	@mkdir -p $(CTESTS)
+	@$(CC) tests/seed/shm_example.c -o $(CTESTS)/seed_plain
+	@$(CC) -std=c11 $(WARN) $(CFLAGS) -DRSHM_DIFF_PRELOAD -Itests/c tests/c/differential.c -ldl -o $(CTESTS)/differential.preload
+	@$(CC) -std=c11 $(WARN) $(CFLAGS) tests/preload/leaky.c -o $(CTESTS)/leaky
+	@PRELOAD=$(abspath $(PRELOAD)) CTESTS=$(abspath $(CTESTS)) SEED=$(abspath $(SEED)) \
+		$(PRIVATE_IPC) sh tests/preload/run.sh
+
+install: lib
+	install -d $(LIBDIR) $(INCDIR) $(PCDIR)
+	install -m 0755 $(RELEASE)/librshm.so $(LIBDIR)/librshm.so.$(VERSION)
+	ln -sf librshm.so.$(VERSION) $(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(LIBDIR)/librshm.so
+	install -m 0644 $(RELEASE)/librshm.a $(LIBDIR)/librshm.a
+	install -m 0755 $(PRELOAD) $(LIBDIR)/librshm_preload.so
+	install -m 0644 include/rshm.h include/rshm_compat.h $(INCDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@NATIVE_STATIC_LIBS@|$(NATIVE_STATIC_LIBS)|' \
+		rshm.pc.in > $(PCDIR)/rshm.pc
+	@echo "installed under $(DESTDIR)$(PREFIX); run ldconfig if $(PREFIX)/lib is in the loader's path"
+
+uninstall:
+	rm -f $(INSTALLED)
+	-rmdir $(INCDIR) 2>/dev/null
+
+# Install into a scratch prefix, build against it with pkg-config, uninstall,
+# and check that nothing is left.
+install-test: lib
+	@MAKE="$(MAKE)" CC="$(CC)" $(PRIVATE_IPC) sh tests/install/run.sh
+
+test: check-header header-test cargo-test ctests demo-test compat-test preload-test install-test
 	@left=$$(ipcs -m | awk 'NR>3 && NF>=6' | wc -l); test "$$left" -eq 0 || { ipcs -m; echo "tests left $$left segment(s)"; exit 1; }
 	@echo "make test: all passed"
 

@@ -31,12 +31,43 @@ fn main() {
          /* MAJOR*1000000 + MINOR*1000 + PATCH, for #if comparisons. */\n\
          #define RSHM_VERSION_NUMBER {number}"
     ));
+    let mut generated = Vec::new();
     cbindgen::Builder::new()
         .with_crate(&crate_dir)
         .with_config(config)
         .generate()
         .expect("cbindgen could not generate rshm.h")
-        .write_to_file(Path::new(&crate_dir).join("include/rshm.h"));
+        .write(&mut generated);
+    let header = c89_compatible(&String::from_utf8(generated).expect("cbindgen writes UTF-8"));
+    let path = Path::new(&crate_dir).join("include/rshm.h");
+    // Write only on change, so that builds do not touch the file (or its timestamp) needlessly.
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(header.as_str()) {
+        std::fs::write(&path, header).expect("include/rshm.h is writable");
+    }
+}
+
+/// cbindgen's output, made valid C89 as well: `/* */` instead of the `//`
+/// it puts after `#endif` and `}`, and no comma after an enum's last value.
+fn c89_compatible(header: &str) -> String {
+    let lines: Vec<&str> = header.lines().collect();
+    let mut out = String::with_capacity(header.len());
+    for (i, line) in lines.iter().enumerate() {
+        let next_closes = lines
+            .get(i + 1)
+            .is_some_and(|next| next.trim_start().starts_with('}'));
+        let line = match line.split_once("// ") {
+            Some((code, comment))
+                if code.trim_start().starts_with("#endif") || code.trim() == "}" =>
+            {
+                format!("{code}/* {comment} */")
+            }
+            _ if next_closes && line.ends_with(',') => line[..line.len() - 1].to_string(),
+            _ => line.to_string(),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 /// Every file under `dir`, so that any edit regenerates the header.

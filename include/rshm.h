@@ -123,7 +123,7 @@ typedef enum rshm_status {
   /**
    * Another error from the operating system; errno and rshm_last_error() say which.
    */
-  RSHM_ERR_OS,
+  RSHM_ERR_OS
 } rshm_status;
 
 /**
@@ -206,7 +206,7 @@ typedef struct rshm_info {
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
 /**
  * The message of the last call that failed on this thread: the call with
@@ -355,7 +355,7 @@ const char *rshm_version(void);
 uint32_t rshm_version_number(void);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* RSHM_H */

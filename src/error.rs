@@ -172,6 +172,14 @@ impl Error {
         }
     }
 
+    /// The cause in words, without the call before it and the errno after it.
+    pub fn reason(&self) -> String {
+        let message = self.to_string();
+        let start = self.call().len() + ": ".len();
+        let end = message.rfind(" (").unwrap_or(message.len());
+        message.get(start..end).unwrap_or(&message).to_string()
+    }
+
     /// The error of the class that `errno` belongs to.
     pub fn from_errno(errno: Errno, call: String, reason: String) -> Error {
         match errno.0 {
@@ -227,6 +235,7 @@ mod tests {
     fn message_names_call_reason_and_errno() {
         let error = Error::from_errno(Errno(libc::EACCES), "shmat(shmid=3)".into(), "no".into());
         assert_eq!(error.to_string(), "shmat(shmid=3): no (EACCES)");
+        assert_eq!(error.reason(), "no");
         let error = Error::from_errno(Errno(4242), "x()".into(), "odd".into());
         assert_eq!(error.to_string(), "x(): odd (errno 4242)");
     }

@@ -1,9 +1,16 @@
 /* Differential test: every case runs twice from the same state, once through
- * glibc and once through rshm's libc-compatible calls. Result, errno and the
- * IPC state afterwards must be equal, except for the documented strict cases,
- * where rshm must fail with EINVAL and change nothing. Every rshm failure must
- * leave a message naming its call and errno. */
+ * glibc and once through rshm. Result, errno and the IPC state afterwards must
+ * be equal, except for the documented strict cases, where rshm must fail with
+ * EINVAL and change nothing. Every rshm failure must leave a message naming
+ * its call and errno.
+ *
+ * Built normally, it tests the rshm_* calls. Built with -DRSHM_DIFF_PRELOAD and
+ * run under LD_PRELOAD=librshm_preload.so, it tests the plain names the preload
+ * takes over, against glibc's own (found with dlvsym); strict cases then apply
+ * only with RSHM_STRICT=1. */
 #include "harness.h"
+
+#include <dlfcn.h>
 
 #include <fcntl.h>
 #include <limits.h>
@@ -15,7 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef RSHM_DIFF_PRELOAD
 #include "rshm.h"
+#endif
 
 #define NOBODY 65534
 #define KEY 0x52534801
@@ -29,8 +38,39 @@ typedef struct {
     int (*shmctl)(int, int, struct shmid_ds *);
 } api_t;
 
-static const api_t GLIBC = {"glibc", ftok, shmget, shmat, shmdt, shmctl};
-static const api_t RSHM = {"rshm", rshm_ftok, rshm_shmget, rshm_shmat, rshm_shmdt, rshm_shmctl};
+/* REF is glibc; SUT the calls under test; last_error their rshm_last_error. */
+static api_t REF, SUT;
+static const char *(*last_error)(void);
+static int strict; /* whether the strict list applies */
+
+static void *glibc_symbol(const char *name) {
+    void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    void *sym = libc ? dlvsym(libc, name, "GLIBC_2.2.5") : NULL;
+    if (!sym) { fprintf(stderr, "glibc's %s not found\n", name); exit(2); }
+    return sym;
+}
+
+static void choose_apis(void) {
+    REF = (api_t){"glibc", (key_t(*)(const char *, int))glibc_symbol("ftok"),
+                  (int (*)(key_t, size_t, int))glibc_symbol("shmget"),
+                  (void *(*)(int, const void *, int))glibc_symbol("shmat"),
+                  (int (*)(const void *))glibc_symbol("shmdt"),
+                  (int (*)(int, int, struct shmid_ds *))glibc_symbol("shmctl")};
+#ifdef RSHM_DIFF_PRELOAD
+    SUT = (api_t){"preload", ftok, shmget, shmat, shmdt, shmctl};
+    last_error = (const char *(*)(void))dlsym(RTLD_DEFAULT, "rshm_last_error");
+    const char *mode = getenv("RSHM_STRICT");
+    strict = mode && strcmp(mode, "1") == 0;
+    if (!last_error || (void *)SUT.shmget == (void *)REF.shmget) {
+        fprintf(stderr, "run me with LD_PRELOAD=librshm_preload.so\n");
+        exit(2);
+    }
+#else
+    SUT = (api_t){"rshm", rshm_ftok, rshm_shmget, rshm_shmat, rshm_shmdt, rshm_shmctl};
+    last_error = rshm_last_error;
+    strict = 1;
+#endif
+}
 
 /* Calls that do nothing: a run through them shows the state the setup alone leaves. */
 static key_t noop_ftok(const char *p, int i) { (void)p; (void)i; errno = EINVAL; return -1; }
@@ -38,7 +78,7 @@ static int noop_shmget(key_t k, size_t s, int f) { (void)k; (void)s; (void)f; er
 static void *noop_shmat(int i, const void *a, int f) { (void)i; (void)a; (void)f; errno = EINVAL; return (void *)-1; }
 static int noop_shmdt(const void *a) { (void)a; errno = EINVAL; return -1; }
 static int noop_shmctl(int i, int c, struct shmid_ds *b) { (void)i; (void)c; (void)b; errno = EINVAL; return -1; }
-static const api_t NOOP = {"setup only", noop_ftok, noop_shmget, noop_shmat, noop_shmdt, noop_shmctl};
+static api_t NOOP = {"setup only", noop_ftok, noop_shmget, noop_shmat, noop_shmdt, noop_shmctl};
 
 /* What one run of a case observed. */
 typedef struct {
@@ -61,7 +101,7 @@ static void record(long ret, int failed) {
     out->failed = failed;
     out->err = failed ? errno : 0;
     out->msg[0] = '\0';
-    if (failed && api == &RSHM) snprintf(out->msg, sizeof out->msg, "%s", rshm_last_error());
+    if (failed && api == &SUT) snprintf(out->msg, sizeof out->msg, "%s", last_error());
 }
 
 static void record_int(int ret) { record(ret, ret == -1); }
@@ -74,13 +114,13 @@ static void record_addr(void *ret) {
 
 /* Setup helpers always use glibc, so both runs start from the same state. */
 static int make_segment(key_t key, size_t size, int mode) {
-    int id = shmget(key, size, IPC_CREAT | IPC_EXCL | mode);
+    int id = REF.shmget(key, size, IPC_CREAT | IPC_EXCL | mode);
     if (id < 0) { perror("setup shmget"); exit(2); }
     return id;
 }
 
 static void *attach_setup(int id, int flags) {
-    void *addr = shmat(id, NULL, flags);
+    void *addr = REF.shmat(id, NULL, flags);
     if (addr == (void *)-1) { perror("setup shmat"); exit(2); }
     attached[nattached++] = addr;
     return addr;
@@ -89,12 +129,12 @@ static void *attach_setup(int id, int flags) {
 /* The namespace's segments: key, size, mode and attach count of each. */
 static void snapshot(char *buf, size_t cap) {
     struct shm_info info;
-    int max = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
+    int max = REF.shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
     size_t len = 0;
     buf[0] = '\0';
     for (int i = 0; i <= max; i++) {
         struct shmid_ds ds;
-        if (shmctl(i, SHM_STAT_ANY, &ds) < 0) continue;
+        if (REF.shmctl(i, SHM_STAT_ANY, &ds) < 0) continue;
         len += snprintf(buf + len, cap - len, "[key=%#x size=%zu mode=%o nattch=%lu uid=%u] ",
                         (unsigned)ds.shm_perm.__key, ds.shm_segsz, ds.shm_perm.mode,
                         (unsigned long)ds.shm_nattch, ds.shm_perm.uid);
@@ -103,14 +143,14 @@ static void snapshot(char *buf, size_t cap) {
 }
 
 static void clean_namespace(void) {
-    for (int i = 0; i < nattached; i++) shmdt(attached[i]);
+    for (int i = 0; i < nattached; i++) REF.shmdt(attached[i]);
     nattached = 0;
     struct shm_info info;
-    int max = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
+    int max = REF.shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
     for (int i = 0; i <= max; i++) {
         struct shmid_ds ds;
-        int id = shmctl(i, SHM_STAT_ANY, &ds);
-        if (id >= 0) shmctl(id, IPC_RMID, NULL);
+        int id = REF.shmctl(i, SHM_STAT_ANY, &ds);
+        if (id >= 0) REF.shmctl(id, IPC_RMID, NULL);
     }
 }
 
@@ -180,7 +220,8 @@ enum expect { SAME, STRICT };
 /* Runs `body` through glibc and through rshm and compares what each saw. */
 static void differ(const char *name, enum expect expect, const char *call, void (*body)(void)) {
     outcome_t results[3];
-    const api_t *apis[3] = {&GLIBC, &RSHM, &NOOP};
+    const api_t *apis[3] = {&REF, &SUT, &NOOP};
+    if (expect == STRICT && !strict) expect = SAME;
     for (int i = 0; i < (expect == STRICT ? 3 : 2); i++) {
         api = apis[i];
         out = &results[i];
@@ -313,10 +354,10 @@ static int a_mode = 0600;
 static int target_id(void) {
     switch (a_id_kind) {
     case 0: return make_segment(KEY, 8192, a_mode);
-    case 1: { int id = make_segment(KEY, 8192, 0600); shmctl(id, IPC_RMID, NULL); return id; }
+    case 1: { int id = make_segment(KEY, 8192, 0600); REF.shmctl(id, IPC_RMID, NULL); return id; }
     case 2: return 123456;
     case 3: return -5;
-    default: { int id = make_segment(KEY, 8192, 0600); attach_setup(id, 0); shmctl(id, IPC_RMID, NULL); return id; }
+    default: { int id = make_segment(KEY, 8192, 0600); attach_setup(id, 0); REF.shmctl(id, IPC_RMID, NULL); return id; }
     }
 }
 static void shmat_body(void) {
@@ -390,8 +431,8 @@ static void test_shmat(void) {
 static int d_kind;
 static void shmdt_body(void) {
     int id = make_segment(KEY, 3 * 4096, 0600);
-    char *addr = shmat(id, NULL, 0); /* attached by glibc */
-    char *mine = api == &RSHM ? rshm_shmat(id, NULL, 0) : shmat(id, NULL, 0);
+    char *addr = REF.shmat(id, NULL, 0); /* attached by glibc */
+    char *mine = api->shmat(id, NULL, 0);
     int stack_var;
     const void *target;
     switch (d_kind) {
@@ -404,8 +445,8 @@ static void shmdt_body(void) {
     default: api->shmdt(mine); target = mine; break; /* twice */
     }
     record_int(api->shmdt(target));
-    if (target != mine) shmdt(mine);
-    if (target != addr) shmdt(addr);
+    if (target != mine) REF.shmdt(mine);
+    if (target != addr) REF.shmdt(addr);
 }
 static void shmdt_case(const char *name, int kind) {
     d_kind = kind;
@@ -419,9 +460,9 @@ static void shmdt_child_op(void *unused) {
 }
 static void shmdt_in_child(void) {
     int id = make_segment(KEY, 4096, 0600);
-    child_addr = api == &RSHM ? rshm_shmat(id, NULL, 0) : shmat(id, NULL, 0);
+    child_addr = api->shmat(id, NULL, 0);
     in_child(shmdt_child_op, NULL);
-    shmdt(child_addr);
+    REF.shmdt(child_addr);
 }
 
 static void test_shmdt(void) {
@@ -451,7 +492,7 @@ static int c_target(void) {
     int id = make_segment(KEY, 4096, 0640);
     switch (c_id_kind) {
     case 0: return id;
-    case 1: shmctl(id, IPC_RMID, NULL); return id;
+    case 1: REF.shmctl(id, IPC_RMID, NULL); return id;
     case 2: return 123456;
     case 3: return -1;
     case 4: return 0; /* index 0 for SHM_STAT */
@@ -543,53 +584,60 @@ static void test_limits(void) {
 
 /* ---- messages that name the cause ---- */
 static void test_messages(void) {
-    CHECK(strcmp(rshm_last_error(), "") == 0, "no failure yet, so no message: \"%s\"", rshm_last_error());
+    CHECK(strcmp(last_error(), "") == 0, "no failure yet, so no message: \"%s\"", last_error());
 
-    int id = rshm_shmget(0x41012345, 4096, IPC_CREAT | 0600);
-    CHECK(id >= 0, "%s", rshm_last_error());
-    CHECK(rshm_shmget(0x41012345, 8192, IPC_CREAT | 0600) == -1 && errno == EINVAL, "size mismatch");
-    CHECK(strcmp(rshm_last_error(), "shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600): a segment with this "
+    int id = SUT.shmget(0x41012345, 4096, IPC_CREAT | 0600);
+    CHECK(id >= 0, "%s", last_error());
+    CHECK(SUT.shmget(0x41012345, 8192, IPC_CREAT | 0600) == -1 && errno == EINVAL, "size mismatch");
+    CHECK(strcmp(last_error(), "shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600): a segment with this "
                                      "key exists with 4096 bytes, fewer than requested (EINVAL)") == 0,
-          "%s", rshm_last_error());
+          "%s", last_error());
 
-    char *addr = rshm_shmat(id, NULL, 0);
-    CHECK(addr != (void *)-1, "%s", rshm_last_error());
-    CHECK(rshm_shmdt(addr + 10) == -1 && errno == EINVAL, "interior shmdt");
+    char *addr = SUT.shmat(id, NULL, 0);
+    CHECK(addr != (void *)-1, "%s", last_error());
+    CHECK(SUT.shmdt(addr + 10) == -1 && errno == EINVAL, "interior shmdt");
     char want[256];
     snprintf(want, sizeof want, "shmdt(shmaddr=%p): %p is inside segment %d attached at %p; pass the start address (EINVAL)",
              (void *)(addr + 10), (void *)(addr + 10), id, (void *)addr);
-    CHECK(strcmp(rshm_last_error(), want) == 0, "\n  got:  %s\n  want: %s", rshm_last_error(), want);
-    CHECK(rshm_shmdt(addr) == 0, "%s", rshm_last_error());
+    CHECK(strcmp(last_error(), want) == 0, "\n  got:  %s\n  want: %s", last_error(), want);
+    CHECK(SUT.shmdt(addr) == 0, "%s", last_error());
 
-    CHECK(rshm_shmat(id, NULL, 0666) == (void *)-1 && errno == EINVAL, "permission bits to shmat");
-    CHECK(strstr(rshm_last_error(), "flags=0x1b6): flags has undefined bits 0666") != NULL, "%s", rshm_last_error());
+    if (strict) {
+        CHECK(SUT.shmat(id, NULL, 0666) == (void *)-1 && errno == EINVAL, "permission bits to shmat");
+        CHECK(strstr(last_error(), "flags=0x1b6): flags has undefined bits 0666") != NULL, "%s", last_error());
+    }
 
-    CHECK(rshm_ftok("/no/such/file", 65) == -1 && errno == ENOENT, "ftok missing");
-    CHECK(strcmp(rshm_last_error(), "ftok(path=\"/no/such/file\", proj_id=65): the path does not exist (ftok needs "
-                                     "an existing file) (ENOENT)") == 0, "%s", rshm_last_error());
-    CHECK(rshm_ftok(tmpfile_path, 0) == -1 && errno == EINVAL, "ftok proj 0");
-    CHECK(strstr(rshm_last_error(), "the low 8 bits of proj_id (0x0) are zero") != NULL, "%s", rshm_last_error());
+    CHECK(SUT.ftok("/no/such/file", 65) == -1 && errno == ENOENT, "ftok missing");
+    CHECK(strcmp(last_error(), "ftok(path=\"/no/such/file\", proj_id=65): the path does not exist (ftok needs "
+                                     "an existing file) (ENOENT)") == 0, "%s", last_error());
+    if (strict) {
+        CHECK(SUT.ftok(tmpfile_path, 0) == -1 && errno == EINVAL, "ftok proj 0");
+        CHECK(strstr(last_error(), "the low 8 bits of proj_id (0x0) are zero") != NULL, "%s", last_error());
+    } else {
+        CHECK(SUT.ftok(tmpfile_path, 0) == REF.ftok(tmpfile_path, 0), "ftok proj 0 as glibc");
+    }
 
-    CHECK(rshm_shmctl(id, IPC_STAT, NULL) == -1 && errno == EFAULT, "IPC_STAT NULL");
+    CHECK(SUT.shmctl(id, IPC_STAT, NULL) == -1 && errno == EFAULT, "IPC_STAT NULL");
     snprintf(want, sizeof want, "shmctl(shmid=%d, cmd=IPC_STAT, buf=NULL): IPC_STAT needs a buffer and buf is NULL (EFAULT)", id);
-    CHECK(strcmp(rshm_last_error(), want) == 0, "%s", rshm_last_error());
+    CHECK(strcmp(last_error(), want) == 0, "%s", last_error());
 
-    CHECK(rshm_shmctl(id, IPC_RMID, NULL) == 0, "%s", rshm_last_error());
-    CHECK(rshm_shmctl(id, IPC_RMID, NULL) == -1 && errno == EINVAL, "removed twice");
+    CHECK(SUT.shmctl(id, IPC_RMID, NULL) == 0, "%s", last_error());
+    CHECK(SUT.shmctl(id, IPC_RMID, NULL) == -1 && errno == EINVAL, "removed twice");
     snprintf(want, sizeof want, "shmctl(shmid=%d, cmd=IPC_RMID, buf=NULL): no segment has id %d (EINVAL)", id, id);
-    CHECK(strcmp(rshm_last_error(), want) == 0, "%s", rshm_last_error());
+    CHECK(strcmp(last_error(), want) == 0, "%s", last_error());
 
-    CHECK(rshm_shmget(0x41012345, 4096, 0600) == -1 && errno == ENOENT, "missing key");
-    CHECK(strcmp(rshm_last_error(), "shmget(key=0x41012345, size=4096, flags=0600): no segment exists for this key "
-                                     "and IPC_CREAT was not given (ENOENT)") == 0, "%s", rshm_last_error());
-    id = rshm_shmget(IPC_PRIVATE, 1, 0600); /* IPC_PRIVATE creates even without IPC_CREAT */
-    CHECK(id >= 0, "%s", rshm_last_error());
+    CHECK(SUT.shmget(0x41012345, 4096, 0600) == -1 && errno == ENOENT, "missing key");
+    CHECK(strcmp(last_error(), "shmget(key=0x41012345, size=4096, flags=0600): no segment exists for this key "
+                                     "and IPC_CREAT was not given (ENOENT)") == 0, "%s", last_error());
+    id = SUT.shmget(IPC_PRIVATE, 1, 0600); /* IPC_PRIVATE creates even without IPC_CREAT */
+    CHECK(id >= 0, "%s", last_error());
     errno = 1234;
-    CHECK(rshm_shmctl(id, IPC_RMID, NULL) == 0 && errno == 1234, "success leaves errno alone");
+    CHECK(SUT.shmctl(id, IPC_RMID, NULL) == 0 && errno == 1234, "success leaves errno alone");
 }
 
 int main(void) {
     enter_private_ipc_namespace();
+    choose_apis();
     int fd = mkstemp(tmpfile_path);
     if (fd < 0) { perror("mkstemp"); return 2; }
     close(fd);
@@ -601,5 +649,5 @@ int main(void) {
     test_shmctl();
     test_limits();
     unlink(tmpfile_path);
-    return harness_summary("differential");
+    return harness_summary(SUT.name[0] == 'p' ? (strict ? "differential (preload, strict)" : "differential (preload)") : "differential");
 }

@@ -1,0 +1,101 @@
+//! `RSHM_LEAK_CHECK`: remembers the segments this process creates and, at
+//! exit, reports those neither removed nor attached by any other process.
+//! The record is a fixed, lock-free table, safe across threads and fork.
+
+use rshm::describe::ShmgetCall;
+use rshm::{Key, Segment};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+
+/// How many creations are remembered; later ones go unchecked.
+const CAPACITY: usize = 1024;
+
+struct Created {
+    ready: AtomicBool,
+    /// The process that created it (a forked child inherits the table).
+    pid: AtomicI32,
+    shmid: AtomicI32,
+    key: AtomicI32,
+    shmflg: AtomicI32,
+    size: AtomicUsize,
+}
+
+#[allow(clippy::declare_interior_mutable_const)] // a template for the array, never used as a value
+const UNUSED: Created = Created {
+    ready: AtomicBool::new(false),
+    pid: AtomicI32::new(0),
+    shmid: AtomicI32::new(0),
+    key: AtomicI32::new(0),
+    shmflg: AtomicI32::new(0),
+    size: AtomicUsize::new(0),
+};
+
+static CREATED: [Created; CAPACITY] = [UNUSED; CAPACITY];
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+fn recorded() -> impl Iterator<Item = &'static Created> {
+    CREATED[..COUNT.load(Ordering::Acquire).min(CAPACITY)]
+        .iter()
+        .filter(|c| c.ready.load(Ordering::Acquire))
+}
+
+/// After a successful `shmget`: remembers the segment if this process created it.
+pub fn note(shmid: i32, key: Key, size: usize, shmflg: i32) {
+    if key != Key::PRIVATE && shmflg & libc::IPC_CREAT == 0 {
+        return; // only opened
+    }
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    // A keyed shmget with IPC_CREAT may have opened an existing segment: ask who made it.
+    match Segment::from_id(shmid).stat() {
+        Ok(info) if info.cpid == me => {}
+        _ => return,
+    }
+    if recorded().any(|c| c.shmid.load(Ordering::Relaxed) == shmid) {
+        return;
+    }
+    let index = COUNT.fetch_add(1, Ordering::AcqRel);
+    if let Some(slot) = CREATED.get(index) {
+        slot.pid.store(me, Ordering::Relaxed);
+        slot.shmid.store(shmid, Ordering::Relaxed);
+        slot.key.store(key.raw(), Ordering::Relaxed);
+        slot.shmflg.store(shmflg, Ordering::Relaxed);
+        slot.size.store(size, Ordering::Relaxed);
+        slot.ready.store(true, Ordering::Release);
+    }
+}
+
+extern "C" fn at_exit() {
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    let (mut made, mut leaked) = (0, 0);
+    for created in recorded().filter(|c| c.pid.load(Ordering::Relaxed) == me) {
+        made += 1;
+        let shmid = created.shmid.load(Ordering::Relaxed);
+        let Ok(info) = Segment::from_id(shmid).stat() else {
+            continue; // removed and gone
+        };
+        let ours = rshm::registry::attachments_of(shmid) as u64;
+        if info.cpid != me || info.marked_for_removal || info.nattch > ours {
+            continue; // another segment under a reused id, removed, or in use by another process
+        }
+        leaked += 1;
+        let call = ShmgetCall {
+            key: Key(created.key.load(Ordering::Relaxed)),
+            size: created.size.load(Ordering::Relaxed),
+            shmflg: created.shmflg.load(Ordering::Relaxed),
+        };
+        crate::trace::report(format_args!(
+            "leak: segment {shmid} (key {}, {} bytes) made by {call} was neither removed nor left attached",
+            info.key, info.size
+        ));
+    }
+    crate::trace::report(format_args!(
+        "leak check: {leaked} of the {made} segments this process created leaked"
+    ));
+}
+
+/// Registers the report to run at exit.
+pub fn report_at_exit() {
+    // SAFETY: at_exit is a plain function that lives for the whole process.
+    unsafe { libc::atexit(at_exit) };
+}

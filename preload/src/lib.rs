@@ -1,0 +1,16 @@
+//! `librshm_preload.so`: `ftok`, `shmget`, `shmat`, `shmdt` and `shmctl`
+//! themselves, over rshm's core, for unchanged binaries (`LD_PRELOAD`).
+//!
+//! By default every call behaves exactly as glibc's; `RSHM_STRICT=1` applies
+//! rshm's strict validation, `RSHM_TRACE=1` (or `=/path`) logs each call, and
+//! `RSHM_LEAK_CHECK=1` reports at exit the segments this process leaked.
+//! Nothing on a call's success path allocates.
+
+// The exports take raw pointers from C, where no call is `unsafe`; each one
+// hands them to rshm's core, which passes them to the kernel (bad ones are EFAULT).
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+mod exports;
+mod leaks;
+mod settings;
+mod trace;

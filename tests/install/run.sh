@@ -1,0 +1,62 @@
+#!/bin/sh
+# make install into a scratch prefix, build against the installed copy with
+# pkg-config (shared, static, compat header, preload), make uninstall, and
+# check that nothing is left. Run from the source tree by make install-test.
+set -eu
+PREFIX_DIR=$(mktemp -d)
+work=$(mktemp -d)
+trap 'rm -rf "$work" "$PREFIX_DIR"' EXIT
+fail() { echo "install-test: $*"; exit 1; }
+${MAKE:-make} --no-print-directory -s install PREFIX="$PREFIX_DIR" > /dev/null
+export PKG_CONFIG_PATH="$PREFIX_DIR/lib/pkgconfig"
+cd "$work"
+lib="$PREFIX_DIR/lib"
+
+# The soname chain: librshm.so -> librshm.so.MAJOR -> librshm.so.MAJOR.MINOR.PATCH.
+real=$(readlink -f "$lib/librshm.so")
+case "$(basename "$real")" in librshm.so.*.*.*) ;; *) fail "librshm.so does not lead to librshm.so.MAJOR.MINOR.PATCH";; esac
+soname=$(readelf -d "$real" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+[ -L "$lib/$soname" ] || fail "no $soname link for the soname"
+
+cat > app.c <<'APP'
+#include <stdio.h>
+#include "rshm.h"
+int main(void) {
+    rshm_options opts = {0};
+    rshm_segment *seg;
+    char text[32];
+    opts.size = 64;
+    opts.flags = RSHM_CREATE | RSHM_REMOVE_ON_CLOSE;
+    if (rshm_open(&opts, &seg) != RSHM_OK) { puts(rshm_last_error()); return 1; }
+    rshm_write_str(seg, 0, "installed");
+    rshm_read_str(seg, 0, text, sizeof text);
+    rshm_close(seg);
+    printf("%s %s\n", text, rshm_version());
+    return 0;
+}
+APP
+# Shared, the usual way.
+${CC:-cc} app.c $(pkg-config --cflags --libs rshm) -Wl,-rpath,"$lib" -o app_shared
+./app_shared | grep -q "^installed $(pkg-config --modversion rshm)$" || fail "the shared build does not run"
+readelf -d app_shared | grep -q "NEEDED.*\[$soname\]" || fail "the app does not need $soname"
+# Static: librshm.a with the Libs.private that the .pc file lists.
+${CC:-cc} app.c $(pkg-config --cflags rshm) "$lib/librshm.a" $(pkg-config --static --libs rshm | sed 's/-lrshm\b//') -o app_static
+./app_static | grep -q "^installed" || fail "the static build does not run"
+! readelf -d app_static | grep -q librshm || fail "the static build still needs librshm.so"
+# The compat header from the installed include directory.
+printf '#include <stdio.h>\n#include <sys/shm.h>\nint main(void){int id=shmget(IPC_PRIVATE,1,IPC_CREAT|0600);return shmctl(id,IPC_RMID,NULL);}\n' > legacy.c
+${CC:-cc} -include rshm_compat.h legacy.c $(pkg-config --cflags --libs rshm) -Wl,-rpath,"$lib" -o legacy
+./legacy || fail "a legacy source through the installed compat header fails"
+nm -u legacy | grep -q rshm_shmget || fail "the installed compat header did not map shmget"
+# The preload library from the installed copy.
+[ -f "$lib/librshm_preload.so" ] || fail "no librshm_preload.so"
+LD_PRELOAD="$lib/librshm_preload.so" RSHM_TRACE=1 ./legacy 2>&1 | grep -q "shmget" && fail "legacy calls rshm_ directly; the preload must see nothing"
+printf '#include <stddef.h>\n#include <sys/shm.h>\nint main(void){int id=shmget(IPC_PRIVATE,1,IPC_CREAT|0600);return shmctl(id,IPC_RMID,NULL);}\n' > plain.c
+${CC:-cc} plain.c -o plain
+LD_PRELOAD="$lib/librshm_preload.so" RSHM_TRACE=1 ./plain 2>&1 | grep -q "shmget(key=0x00000000" || fail "the installed preload does not trace"
+# make uninstall removes exactly what make install put there.
+cd "$OLDPWD"
+${MAKE:-make} --no-print-directory -s uninstall PREFIX="$PREFIX_DIR" > /dev/null
+left=$(find "$PREFIX_DIR" -mindepth 1 -not -type d)
+[ -z "$left" ] || fail "uninstall left: $left"
+echo "install: soname chain, pkg-config builds (shared, static with Libs.private, compat header, preload); uninstall leaves nothing"
