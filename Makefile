@@ -112,6 +112,7 @@ preload-test: lib
 	@$(CC) tests/seed/shm_example.c -o $(CTESTS)/seed_plain
 	@$(CC) -std=c11 $(WARN) $(CFLAGS) -DRSHM_DIFF_PRELOAD -Itests/c tests/c/differential.c -ldl -o $(CTESTS)/differential.preload
 	@$(CC) -std=c11 $(WARN) $(CFLAGS) tests/preload/leaky.c -o $(CTESTS)/leaky
+	@$(CC) -std=c11 $(WARN) $(CFLAGS) -pthread tests/preload/threads.c -o $(CTESTS)/preload_threads
 	@PRELOAD=$(abspath $(PRELOAD)) CTESTS=$(abspath $(CTESTS)) SEED=$(abspath $(SEED)) \
 		$(PRIVATE_IPC) sh tests/preload/run.sh
 

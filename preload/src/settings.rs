@@ -72,3 +72,19 @@ extern "C" fn at_load() {
 #[used]
 #[link_section = ".init_array"]
 static AT_LOAD: extern "C" fn() = at_load;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switches_accept_the_usual_spellings_of_on() {
+        for on in [c"1", c"yes", c"true", c"on"] {
+            assert!(is_on(Some(on)), "{on:?}");
+        }
+        for off in [c"0", c"", c"no", c"2", c"TRUE"] {
+            assert!(!is_on(Some(off)), "{off:?}");
+        }
+        assert!(!is_on(None));
+    }
+}

@@ -128,3 +128,33 @@ impl fmt::Display for Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_line_is_cut_with_an_ellipsis_and_keeps_room_for_it() {
+        let mut line = Line {
+            buf: [0; 1024],
+            len: 0,
+            cut: false,
+        };
+        let long = "x".repeat(2000);
+        write!(line, "{long}").unwrap();
+        assert!(line.cut);
+        assert_eq!(line.len, 1020);
+        assert!(line.buf[..line.len].iter().all(|&b| b == b'x'));
+    }
+
+    #[test]
+    fn values_read_like_c() {
+        assert_eq!(Value::Int(-1).to_string(), "-1");
+        assert_eq!(Value::Hex(0x4100c09d).to_string(), "0x4100c09d");
+        assert_eq!(Value::Hex(0x1).to_string(), "0x00000001");
+        assert_eq!(
+            Value::Pointer(0x7f00_0000_1000 as *const libc::c_void).to_string(),
+            "0x7f0000001000"
+        );
+    }
+}

@@ -52,4 +52,11 @@ LD_PRELOAD=$PRELOAD RSHM_LEAK_CHECK=1 "$CTESTS/leaky" clean > out 2> err
 grep -q 'leak check: 0 of the 2 segments this process created leaked$' err || fail "a clean run reports no leak"
 [ "$(wc -l < err)" -eq 1 ] || fail "a clean run prints one line"
 
-echo "preload: demo and trace, trace file, silence, failures, glibc's results (default and strict), ipcmk/ipcs/ipcrm, leak check: all passed"
+# 7. Threads and fork under the preload, traced to a file and leak-checked: no deadlock, nothing left.
+LD_PRELOAD=$PRELOAD RSHM_TRACE=$work/threads.log RSHM_LEAK_CHECK=1 "$CTESTS/preload_threads" > out 2> err \
+    || fail "threads and fork under the preload"
+grep -q "segments left: 0" out || fail "threads left segments"
+[ "$(grep -c 'shmat(shmid=' threads.log)" -eq $((8 * 300 + 40)) ] || fail "want one trace line per shmat"
+grep -q 'leak check: 0 of the ' threads.log || fail "the threaded run leaked"
+
+echo "preload: demo and trace, trace file, silence, failures, glibc's results (default and strict), ipcmk/ipcs/ipcrm, leak check, threads and fork: all passed"
