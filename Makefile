@@ -28,7 +28,7 @@ INSTALLED  := $(LIBDIR)/librshm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libr
               $(LIBDIR)/librshm_preload.so $(INCDIR)/rshm.h $(INCDIR)/rshm_compat.h $(PCDIR)/rshm.pc
 
 .PHONY: all lib run test examples ctests check-header header-test cargo-test demo-test compat-test \
-        preload-test install uninstall install-test clean bench
+        preload-test install uninstall install-test clean bench fuzz
 
 all: lib examples
 
@@ -81,8 +81,15 @@ header-test: lib
 		$(CXX) -std=$$std -pedantic $(WARN) -Iinclude -fsyntax-only -x c++ tests/header/use_header.c; done
 	@echo "rshm.h: compiles as C89, C99, C11, C17, C++11, C++14, C++17 and C++20"
 
-cargo-test:
-	$(PRIVATE_IPC) $(CARGO) test --release --workspace --quiet
+# Rust tests, including the differential fuzzer (RSHM_FUZZ_CASES sequences, 20,000 by default).
+cargo-test: lib
+	RSHM_PRELOAD_LIB=$(abspath $(PRELOAD)) $(PRIVATE_IPC) $(CARGO) test --release --workspace --quiet
+
+# The long differential fuzzing run: FUZZ_CASES sequences through glibc, rshm_ and the preload.
+FUZZ_CASES ?= 1000000
+fuzz: lib
+	RSHM_FUZZ_CASES=$(FUZZ_CASES) RSHM_PRELOAD_LIB=$(abspath $(PRELOAD)) $(PRIVATE_IPC) \
+		$(CARGO) test --release --quiet --test fuzz_differential -- --nocapture
 
 # The ported demo must print exactly the original's lines; the other examples must work.
 demo-test: examples

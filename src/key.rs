@@ -60,17 +60,21 @@ impl Key {
                 argument: "path",
             });
         }
+        // SAFETY: forwarded contract: path is handed to the kernel, which checks it.
+        let stat = unsafe { sys::stat_dev_ino(path) };
         if validation == Validation::Strict && proj_id & 0xff == 0 {
+            // Checked after stat(2), which changes nothing, so that the message
+            // reads the path only if the kernel could (an unmapped one stays EFAULT-safe).
+            let errno = stat.err().unwrap_or(Errno(0));
             return Err(Error::InvalidArgument {
-                // SAFETY: path is non-NULL and, by contract, a C string.
-                call: ftok_call(FtokPath::Text(unsafe { CStr::from_ptr(path) }), proj_id),
+                // SAFETY: path was just handed to stat(2), which gave errno.
+                call: ftok_call(unsafe { FtokPath::after_stat(path, errno) }, proj_id),
                 reason: format!(
                     "the low 8 bits of proj_id ({proj_id:#x}) are zero; ftok(3) requires them non-zero"
                 ),
             });
         }
-        // SAFETY: forwarded contract: path is handed to the kernel, which checks it.
-        match unsafe { sys::stat_dev_ino(path) } {
+        match stat {
             Ok((dev, ino)) => Ok(Key::from_file_ids(dev, ino, proj_id)),
             // SAFETY: path was just handed to stat(2), which gave errno.
             Err(errno) => Err(stat_error(
@@ -174,6 +178,20 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "ftok(path=\"/no/such/rshm/path\", proj_id=65): the path does not exist (ftok needs an existing file) (ENOENT)"
+        );
+    }
+
+    #[test]
+    fn strict_proj_id_with_an_unmapped_path_does_not_read_it() {
+        // SAFETY: the kernel reports the unmapped pointer as EFAULT; rshm must not read it.
+        let error =
+            unsafe { Key::ftok_raw(16 as *const c_char, 0, Validation::Strict) }.unwrap_err();
+        assert_eq!(error.errno(), libc::EINVAL);
+        assert!(
+            error
+                .to_string()
+                .starts_with("ftok(path=0x10, proj_id=0): the low 8 bits"),
+            "{error}"
         );
     }
 
