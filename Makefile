@@ -28,7 +28,8 @@ INSTALLED  := $(LIBDIR)/librshm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libr
               $(LIBDIR)/librshm_preload.so $(INCDIR)/rshm.h $(INCDIR)/rshm_compat.h $(PCDIR)/rshm.pc
 
 .PHONY: all lib run test examples ctests check-header header-test cargo-test demo-test compat-test \
-        preload-test install uninstall install-test clean bench fuzz
+        preload-test install uninstall install-test clean bench fuzz \
+        valgrind-test stress-test stress miri
 
 all: lib examples
 
@@ -144,7 +145,33 @@ uninstall:
 install-test: lib
 	@MAKE="$(MAKE)" CC="$(CC)" $(PRIVATE_IPC) sh tests/install/run.sh
 
-test: check-header header-test cargo-test ctests demo-test compat-test preload-test install-test
+# memcheck on the C tests, the examples, the preload library and the Rust unit tests.
+valgrind-test: ctests examples preload-test
+	@set -e; for t in $(CTESTS)/*.shared; do $(PRIVATE_IPC) sh tests/valgrind.sh $$t > /dev/null && echo "valgrind: $$(basename $$t): clean"; done
+	@cd target && touch shmfile && sh ../tests/valgrind.sh ./examples/shm_example > /dev/null && echo "valgrind: shm_example: clean"
+	@cd target && $(PRIVATE_IPC) sh -c 'sh ../tests/valgrind.sh ./examples/writer shmfile hi && sh ../tests/valgrind.sh ./examples/reader shmfile' > /dev/null && echo "valgrind: writer, reader: clean"
+	@cd target && sh ../tests/valgrind.sh ./examples/cpp_example > /dev/null && echo "valgrind: cpp_example: clean"
+	@cd target && LD_PRELOAD=$(abspath $(PRELOAD)) RSHM_TRACE=1 sh ../tests/valgrind.sh ./ctests/seed_plain > /dev/null 2>&1 && echo "valgrind: the demo under the preload: clean"
+	@bin=$$($(CARGO) test --release --lib --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\)".*"fresh".*/\1/p' | grep '/rshm-' | head -1); \
+		test -n "$$bin" && $(PRIVATE_IPC) sh tests/valgrind.sh $$bin --test-threads=1 > /dev/null && echo "valgrind: Rust unit tests: clean"
+
+# Many processes on one segment (seqlock and checksums): no torn or lost write.
+STRESS_PROCS ?= 32
+STRESS_SECONDS ?= 2
+stress-test: lib
+	@mkdir -p $(CTESTS)
+	@$(CC) -std=c11 $(WARN) -O2 -Iinclude tests/stress/stress.c -L$(RELEASE) -lrshm $(RPATH) -o $(CTESTS)/stress
+	@$(PRIVATE_IPC) $(CTESTS)/stress $(STRESS_PROCS) $(STRESS_SECONDS)
+
+# The long versions.
+stress:
+	@$(MAKE) --no-print-directory stress-test STRESS_PROCS=64 STRESS_SECONDS=60
+
+# Miri on the Rust core's logic (needs a nightly toolchain with the miri component).
+miri:
+	MIRIFLAGS="-Zmiri-disable-isolation -Zmiri-permissive-provenance" $(CARGO) +nightly miri test --lib
+
+test: check-header header-test cargo-test ctests demo-test compat-test preload-test install-test stress-test valgrind-test
 	@left=$$(ipcs -m | awk 'NR>3 && NF>=6' | wc -l); test "$$left" -eq 0 || { ipcs -m; echo "tests left $$left segment(s)"; exit 1; }
 	@echo "make test: all passed"
 

@@ -405,3 +405,87 @@ fn containing_attachment(addr: usize) -> Option<(usize, AttachmentRecord)> {
     };
     (addr < start + round_to_pages(size)).then_some((start, record))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The copying and bounds logic over ordinary memory, so that Miri can check
+    //! every pointer it computes (the attachments are never dropped: no shmdt).
+    use super::*;
+    use std::mem::ManuallyDrop;
+
+    fn over(buf: &mut [u8], read_only: bool) -> ManuallyDrop<Attachment> {
+        ManuallyDrop::new(Attachment {
+            addr: NonNull::new(buf.as_mut_ptr()).unwrap(),
+            size: buf.len(),
+            segment: Segment::from_id(7),
+            read_only,
+        })
+    }
+
+    #[test]
+    fn reads_and_writes_stay_inside_the_segment() {
+        let mut memory = [0u8; 64];
+        let attachment = over(&mut memory, false);
+        attachment.write(60, b"abcd").unwrap();
+        let mut back = [0u8; 4];
+        attachment.read(60, &mut back).unwrap();
+        assert_eq!(&back, b"abcd");
+        attachment.write(64, b"").unwrap();
+        for (offset, len) in [(61, 4), (64, 1), (65, 0), (usize::MAX, 1), (1, usize::MAX)] {
+            // SAFETY: the bounds check fails before anything is read from the source.
+            let error = unsafe { attachment.write_raw(offset, back.as_ptr(), len) }.unwrap_err();
+            assert!(matches!(error, Error::OutOfBounds { .. }), "{offset}+{len}");
+            // SAFETY: likewise before anything is written.
+            let error = unsafe { attachment.read_raw(offset, back.as_mut_ptr(), len) }.unwrap_err();
+            assert!(matches!(error, Error::OutOfBounds { .. }), "{offset}+{len}");
+        }
+    }
+
+    #[test]
+    fn an_overlapping_source_inside_the_segment_is_copied_as_memmove() {
+        let mut memory = *b"0123456789";
+        let attachment = over(&mut memory, false);
+        // SAFETY: the source is the segment itself, 8 readable bytes from its start.
+        unsafe { attachment.write_raw(2, attachment.as_ptr(), 8) }.unwrap();
+        let mut all = [0u8; 10];
+        attachment.read(0, &mut all).unwrap();
+        assert_eq!(&all, b"0101234567");
+    }
+
+    #[test]
+    fn strings_need_a_nul_inside_and_room_in_the_buffer() {
+        let mut memory = *b"hi\0xxxx";
+        let attachment = over(&mut memory, false);
+        let mut buf = [9u8; 3];
+        assert_eq!(attachment.read_str(0, &mut buf).unwrap(), 2);
+        assert_eq!(&buf, b"hi\0");
+        assert!(
+            attachment.read_str(0, &mut buf[..2]).is_err(),
+            "no room for the NUL"
+        );
+        assert!(
+            attachment.read_str(3, &mut [0u8; 16]).is_err(),
+            "no NUL before the end"
+        );
+        assert!(
+            attachment.read_str(8, &mut [0u8; 16]).is_err(),
+            "at the end"
+        );
+        assert!(
+            attachment.write_str(6, c"ab").is_err(),
+            "the NUL would fall outside"
+        );
+        attachment.write_str(4, c"ab").unwrap();
+    }
+
+    #[test]
+    fn a_read_only_attachment_refuses_writes_before_touching_memory() {
+        let mut memory = [1u8; 8];
+        let attachment = over(&mut memory, true);
+        let error = attachment.write(0, b"x").unwrap_err();
+        assert!(matches!(error, Error::ReadOnly { .. }));
+        let mut back = [0u8; 8];
+        attachment.read(0, &mut back).unwrap();
+        assert_eq!(back, [1u8; 8]);
+    }
+}

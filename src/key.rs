@@ -160,6 +160,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "stat(2): Miri cannot make syscalls")]
     fn proj_id_with_zero_low_byte_is_einval() {
         let error = Key::ftok("/", 0x100).unwrap_err();
         assert_eq!(error.errno(), libc::EINVAL);
@@ -172,6 +173,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "stat(2): Miri cannot make syscalls")]
     fn missing_path_is_enoent_and_named() {
         let error = Key::ftok("/no/such/rshm/path", 65).unwrap_err();
         assert_eq!(error.errno(), libc::ENOENT);
@@ -182,6 +184,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "stat(2): Miri cannot make syscalls")]
     fn strict_proj_id_with_an_unmapped_path_does_not_read_it() {
         // SAFETY: the kernel reports the unmapped pointer as EFAULT; rshm must not read it.
         let error =

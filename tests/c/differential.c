@@ -134,6 +134,7 @@ static void snapshot(char *buf, size_t cap) {
     buf[0] = '\0';
     for (int i = 0; i <= max; i++) {
         struct shmid_ds ds;
+        memset(&ds, 0, sizeof ds); /* valgrind does not know SHM_STAT_ANY fills it */
         if (REF.shmctl(i, SHM_STAT_ANY, &ds) < 0) continue;
         len += snprintf(buf + len, cap - len, "[key=%#x size=%zu mode=%o nattch=%lu uid=%u] ",
                         (unsigned)ds.shm_perm.__key, ds.shm_segsz, ds.shm_perm.mode,
@@ -149,6 +150,7 @@ static void clean_namespace(void) {
     int max = REF.shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
     for (int i = 0; i <= max; i++) {
         struct shmid_ds ds;
+        memset(&ds, 0, sizeof ds); /* valgrind does not know SHM_STAT_ANY fills it */
         int id = REF.shmctl(i, SHM_STAT_ANY, &ds);
         if (id >= 0) REF.shmctl(id, IPC_RMID, NULL);
     }

@@ -365,7 +365,8 @@ static void test_processes_and_users(void) {
     opts.proj_id = 'm';
     rshm_segment *seg = open_ok(opts);
     CHECK(rshm_write_str(seg, 0, "across processes") == RSHM_OK, "write");
-    CHECK(run_child(read_in_child, "across processes", 0) == 0, "a child reads what the parent wrote");
+    int code = run_child(read_in_child, "across processes", 0);
+    CHECK(code == 0, "a child reads what the parent wrote (status %d)", code);
     rshm_close(seg);
 
     unsigned rw = 0, ro = RSHM_READ_ONLY;
