@@ -28,7 +28,7 @@ INSTALLED  := $(LIBDIR)/librshm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libr
               $(LIBDIR)/librshm_preload.so $(INCDIR)/rshm.h $(INCDIR)/rshm_compat.h $(PCDIR)/rshm.pc
 
 .PHONY: all lib run test examples ctests check-header header-test cargo-test demo-test compat-test \
-        preload-test install uninstall install-test clean bench fuzz \
+        preload-test install uninstall install-test clean bench fuzz fuzz-differential fuzz-c \
         valgrind-test stress-test stress miri
 
 all: lib examples
@@ -86,11 +86,20 @@ header-test: lib
 cargo-test: lib
 	RSHM_PRELOAD_LIB=$(abspath $(PRELOAD)) $(PRIVATE_IPC) $(CARGO) test --release --workspace --quiet
 
-# The long differential fuzzing run: FUZZ_CASES sequences through glibc, rshm_ and the preload.
+# The long fuzzing runs: FUZZ_CASES differential sequences through glibc, rshm_
+# and the preload, then FUZZ_SECONDS of libFuzzer on the parsing of C arguments.
 FUZZ_CASES ?= 1000000
-fuzz: lib
+FUZZ_SECONDS ?= 120
+fuzz: fuzz-differential fuzz-c
+
+fuzz-differential: lib
 	RSHM_FUZZ_CASES=$(FUZZ_CASES) RSHM_PRELOAD_LIB=$(abspath $(PRELOAD)) $(PRIVATE_IPC) \
 		$(CARGO) test --release --quiet --test fuzz_differential -- --nocapture
+
+# cargo fuzz needs a nightly toolchain; it is installed here when missing.
+fuzz-c:
+	@command -v cargo-fuzz > /dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && $(CARGO) +nightly fuzz run c_arguments -- -max_total_time=$(FUZZ_SECONDS)
 
 # The ported demo must print exactly the original's lines; the other examples must work.
 demo-test: examples

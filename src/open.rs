@@ -176,8 +176,8 @@ impl OpenOptions {
         }
     }
 
-    /// The checks that need no syscall.
-    fn validate(&self) -> Result<()> {
+    /// The checks that need no syscall (`open` makes them first).
+    pub fn validate(&self) -> Result<()> {
         if self.mode.bits() & !Mode::all().bits() != 0 {
             return Err(self.invalid(format!("mode 0{:o} has bits beyond 0777", self.mode.bits())));
         }

@@ -217,3 +217,39 @@ fn a_handle_is_shared_between_threads() {
         }
     });
 }
+
+#[test]
+fn rshm_never_widens_a_mode() {
+    let key = unique_key(line!());
+    let made = Segment::create(key, 4096, Mode::OWNER_RW).unwrap();
+    let _cleanup = common::Removing(made);
+    let before = made.stat().unwrap();
+    // Opening with a wider mode (and CREATE) uses the segment as it is: no IPC_SET.
+    let wide = Mode::from_bits_truncate(0o666);
+    let open = OpenOptions::new()
+        .key(key)
+        .create(true)
+        .size(4096)
+        .mode(wide)
+        .open()
+        .unwrap();
+    let after = open.stat().unwrap();
+    assert_eq!(after.mode, Mode::OWNER_RW);
+    assert_eq!(after.ctime, before.ctime, "nothing changed the segment");
+    // A new segment gets exactly the mode asked for (no umask for SysV IPC), and 0600 by default.
+    let exact = OpenOptions::new()
+        .create(true)
+        .size(64)
+        .mode(Mode::from_bits_truncate(0o640))
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    assert_eq!(exact.stat().unwrap().mode.bits(), 0o640);
+    let default = OpenOptions::new()
+        .create(true)
+        .size(64)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    assert_eq!(default.stat().unwrap().mode.bits(), 0o600);
+}

@@ -6,10 +6,22 @@ mod common;
 
 use common::{become_nobody, in_child, private};
 use rshm::{AttachFlags, Error, Mode, Segment};
+use std::sync::Mutex;
 use std::time::Duration;
+
+/// One test at a time: a child forked by one test holds every attachment of
+/// the process, which would disturb the attach counts another test checks.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 #[test]
 fn another_user_is_refused_with_the_kernels_errno() {
+    let _serial = serial();
     let segment = private(64);
     let id = segment.0.id();
     let code = in_child(move || {
@@ -47,6 +59,7 @@ fn another_user_is_refused_with_the_kernels_errno() {
 
 #[test]
 fn fork_while_other_threads_are_inside_rshm_does_not_deadlock() {
+    let _serial = serial();
     let segment = private(4096);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let busy: Vec<_> = (0..3)
@@ -82,6 +95,7 @@ fn fork_while_other_threads_are_inside_rshm_does_not_deadlock() {
 
 #[test]
 fn verify_owner_refuses_a_segment_squatted_by_another_user() {
+    let _serial = serial();
     let key = common::unique_key(line!());
     let code = in_child(move || {
         become_nobody();
@@ -115,4 +129,45 @@ fn verify_owner_refuses_a_segment_squatted_by_another_user() {
         squatted,
         "the squatter's segment is untouched"
     );
+}
+
+#[test]
+fn exec_after_attach_detaches_and_the_new_image_starts_clean() {
+    let _serial = serial();
+    let segment = private(4096);
+    let id = segment.0.id();
+    let attachment = segment.0.attach(AttachFlags::empty()).unwrap();
+    assert_eq!(segment.0.stat().unwrap().nattch, 1);
+    // SAFETY: fork in a test; the child only attaches and then execs.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // The child holds the parent's attachment, attaches once more, then execs a
+        // program that outlives these checks: exec drops both.
+        let _mine = Segment::from_id(id).attach(AttachFlags::empty());
+        let argv = [c"sleep".as_ptr(), c"2".as_ptr(), std::ptr::null()];
+        // SAFETY: valid NUL-terminated arguments.
+        unsafe { libc::execv(c"/bin/sleep".as_ptr(), argv.as_ptr()) };
+        unsafe { libc::_exit(127) };
+    }
+    // Wait until the child has exec'd: then only the parent's attachment is left.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let info = segment.0.stat().unwrap();
+        if info.nattch == 1 && info.lpid == pid {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "exec did not detach: nattch {}",
+            info.nattch
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: pid is our child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+    }
+    drop(attachment);
+    assert_eq!(segment.0.stat().unwrap().nattch, 0);
 }

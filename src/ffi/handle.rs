@@ -175,8 +175,9 @@ fn require<T>(ptr: *const T, call: &str, argument: &'static str) -> crate::Resul
     }
 }
 
-/// The Rust options for C's `rshm_options`; `path` becomes its ftok key here.
-fn options_from_c(opts: &rshm_options) -> crate::Result<OpenOptions> {
+/// The Rust options for C's `rshm_options`, checked as `rshm_open` checks them
+/// before any syscall; `path` (when not NULL) becomes its ftok key here.
+pub fn options_from_c(opts: &rshm_options) -> crate::Result<OpenOptions> {
     let unknown = opts.flags & !ALL_FLAGS;
     if unknown != 0 {
         return Err(Error::InvalidArgument {
@@ -206,6 +207,7 @@ fn options_from_c(opts: &rshm_options) -> crate::Result<OpenOptions> {
         .remove_on_close(opts.flags & RSHM_REMOVE_ON_CLOSE != 0)
         .verify_owner(opts.flags & RSHM_VERIFY_OWNER != 0)
         .huge_pages(opts.flags & RSHM_HUGE_PAGES != 0);
+    options.validate()?;
     Ok(options)
 }
 
