@@ -36,6 +36,8 @@ impl Errno {
             libc::EIDRM => "EIDRM",
             libc::EOVERFLOW => "EOVERFLOW",
             libc::ETIMEDOUT => "ETIMEDOUT",
+            libc::EPIPE => "EPIPE",
+            libc::EPROTO => "EPROTO",
             libc::EOWNERDEAD => "EOWNERDEAD",
             libc::ENOTRECOVERABLE => "ENOTRECOVERABLE",
             _ => return None,
@@ -124,6 +126,36 @@ pub enum Error {
         argument: &'static str,
     },
 
+    /// A wait ran out of time (`ETIMEDOUT`).
+    #[error("{call}: {reason} (ETIMEDOUT)")]
+    TimedOut { call: String, reason: String },
+
+    /// A try-operation would have to wait (`EAGAIN`).
+    #[error("{call}: {reason} (EAGAIN)")]
+    WouldBlock { call: String, reason: String },
+
+    /// A robust mutex was taken over from a holder that died (`EOWNERDEAD`):
+    /// the lock is held now; repair the data, then mark it consistent.
+    #[error("{call}: {reason} (EOWNERDEAD)")]
+    OwnerDied { call: String, reason: String },
+
+    /// A robust mutex whose dead holder's data was never marked consistent (`ENOTRECOVERABLE`).
+    #[error("{call}: {reason} (ENOTRECOVERABLE)")]
+    NotRecoverable { call: String, reason: String },
+
+    /// The other side of a channel died (`EPIPE`).
+    #[error("{call}: {reason} (EPIPE)")]
+    PeerDied { call: String, reason: String },
+
+    /// The other side of a channel closed it (`EPIPE`).
+    #[error("{call}: {reason} (EPIPE)")]
+    Closed { call: String, reason: String },
+
+    /// What the segment holds is not what the call expects (`EPROTO`): a wrong
+    /// or corrupt channel or mutex layout.
+    #[error("{call}: {reason} (EPROTO)")]
+    Corrupt { call: String, reason: String },
+
     /// Any other failure the kernel reports, with its errno.
     #[error("{call}: {reason} ({errno})")]
     Os {
@@ -149,6 +181,12 @@ impl Error {
             Error::ReadOnly { .. } => libc::EACCES,
             Error::OwnerMismatch { .. } => libc::EPERM,
             Error::NullPointer { .. } => libc::EFAULT,
+            Error::TimedOut { .. } => libc::ETIMEDOUT,
+            Error::WouldBlock { .. } => libc::EAGAIN,
+            Error::OwnerDied { .. } => libc::EOWNERDEAD,
+            Error::NotRecoverable { .. } => libc::ENOTRECOVERABLE,
+            Error::PeerDied { .. } | Error::Closed { .. } => libc::EPIPE,
+            Error::Corrupt { .. } => libc::EPROTO,
         }
     }
 
@@ -168,6 +206,13 @@ impl Error {
             | Error::ReadOnly { call }
             | Error::OwnerMismatch { call, .. }
             | Error::NullPointer { call, .. }
+            | Error::TimedOut { call, .. }
+            | Error::WouldBlock { call, .. }
+            | Error::OwnerDied { call, .. }
+            | Error::NotRecoverable { call, .. }
+            | Error::PeerDied { call, .. }
+            | Error::Closed { call, .. }
+            | Error::Corrupt { call, .. }
             | Error::Os { call, .. } => call,
         }
     }

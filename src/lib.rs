@@ -19,21 +19,27 @@
 //! ```
 
 mod attach;
+mod channel;
 pub mod control;
 pub mod describe;
 mod error;
 pub mod ffi;
 mod flags;
 mod key;
+mod mutex;
 mod open;
 pub mod registry;
 mod segment;
+mod sem;
 mod sys;
 
 pub use attach::{detach_raw, Attachment};
+pub use channel::{Channel, Role, CHANNEL_HEADER_SIZE};
 pub use control::{Command, Limits, Usage};
 pub use error::{Errno, Error, Result};
 pub use flags::{AttachFlags, GetFlags, Mode, Validation};
 pub use key::Key;
+pub use mutex::MUTEX_SIZE;
 pub use open::{OpenOptions, OpenSegment};
 pub use segment::{Segment, SegmentInfo};
+pub use sem::Semaphore;

@@ -176,6 +176,30 @@ impl OpenOptions {
         }
     }
 
+    /// The key these options name (ftok of the path, if one was given).
+    pub fn resolve_key(&self) -> Result<Key> {
+        match &self.key {
+            KeySource::Key(key) => Ok(*key),
+            KeySource::Path(path, proj_id) => Key::ftok(path, *proj_id),
+        }
+    }
+
+    pub(crate) fn create_flag(&self) -> bool {
+        self.create
+    }
+
+    pub(crate) fn exclusive_flag(&self) -> bool {
+        self.exclusive
+    }
+
+    pub(crate) fn verify_owner_flag(&self) -> bool {
+        self.verify_owner
+    }
+
+    pub(crate) fn mode_bits(&self) -> u32 {
+        self.mode.bits()
+    }
+
     /// The checks that need no syscall (`open` makes them first).
     pub fn validate(&self) -> Result<()> {
         if self.mode.bits() & !Mode::all().bits() != 0 {
@@ -216,10 +240,7 @@ impl Segment {
     /// this call created is removed again.
     pub fn open(options: &OpenOptions) -> Result<OpenSegment> {
         options.validate()?;
-        let key = match &options.key {
-            KeySource::Key(key) => *key,
-            KeySource::Path(path, proj_id) => Key::ftok(path, *proj_id)?,
-        };
+        let key = options.resolve_key()?;
         let (segment, created) = get_or_create(options, key)?;
         finish_open(options, key, segment, created).inspect_err(|_| {
             if created {

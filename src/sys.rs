@@ -140,3 +140,94 @@ pub(crate) unsafe fn stat_dev_ino(path: *const c_char) -> Result<(u64, u64), Err
     let st = unsafe { st.assume_init() };
     Ok((st.st_dev, st.st_ino))
 }
+
+/// The errno of the libc `syscall(2)` call just made.
+fn last_errno() -> Errno {
+    // SAFETY: __errno_location always returns a valid pointer to this thread's errno.
+    Errno(unsafe { *libc::__errno_location() })
+}
+
+/// `semget(2)`.
+#[inline]
+pub(crate) fn semget(key: libc::key_t, nsems: c_int, flags: c_int) -> Result<c_int, Errno> {
+    // SAFETY: semget takes no pointers.
+    let ret = unsafe {
+        syscall3(
+            libc::SYS_semget,
+            key as usize,
+            nsems as usize,
+            flags as usize,
+        )
+    };
+    check(ret).map(|id| id as c_int)
+}
+
+/// `semtimedop(2)`: `ops` atomically, waiting at most `timeout` (NULL: forever).
+#[inline]
+pub(crate) fn semtimedop(
+    id: c_int,
+    ops: &mut [libc::sembuf],
+    timeout: Option<&libc::timespec>,
+) -> Result<(), Errno> {
+    let timeout = timeout.map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: ops and timeout are valid for the kernel to read.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_semtimedop,
+            id,
+            ops.as_mut_ptr(),
+            ops.len(),
+            timeout,
+        )
+    };
+    if ret == -1 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// `semctl(2)` with an int argument (SETVAL, GETVAL, IPC_RMID) or a buffer (IPC_STAT).
+///
+/// # Safety
+/// `arg` is what `cmd` expects: an int, or a pointer to a `semid_ds` for IPC_STAT.
+#[inline]
+pub(crate) unsafe fn semctl(id: c_int, cmd: c_int, arg: usize) -> Result<c_int, Errno> {
+    // SAFETY: forwarded contract.
+    let ret = unsafe { libc::syscall(libc::SYS_semctl, id, 0, cmd, arg) };
+    if ret == -1 {
+        Err(last_errno())
+    } else {
+        Ok(ret as c_int)
+    }
+}
+
+/// `futex(FUTEX_WAIT)` on a word shared between processes: sleeps while `*word == expected`.
+/// Returns false on timeout; spurious and value-changed wakes return true.
+#[inline]
+pub(crate) fn futex_wait(
+    word: &std::sync::atomic::AtomicU32,
+    expected: u32,
+    timeout: Option<&libc::timespec>,
+) -> bool {
+    let timeout = timeout.map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: word is a valid u32 in shared memory; FUTEX_WAIT (not _PRIVATE) works across processes.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            timeout,
+        )
+    };
+    // SAFETY: always valid.
+    !(ret == -1 && unsafe { *libc::__errno_location() } == libc::ETIMEDOUT)
+}
+
+/// `futex(FUTEX_WAKE)`: wakes every process sleeping on `word`.
+#[inline]
+pub(crate) fn futex_wake(word: &std::sync::atomic::AtomicU32) {
+    // SAFETY: word is a valid u32; waking has no other effect.
+    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, c_int::MAX) };
+}

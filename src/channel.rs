@@ -1,0 +1,550 @@
+//! `Channel`: a single-producer single-consumer message channel in one
+//! segment. Lock-free on the fast path; a side with nothing to do spins
+//! briefly, then sleeps on a futex in the segment, and its peer wakes it only
+//! when it sleeps. A peer that dies is noticed (an error, never a hang), and
+//! `open` refuses a segment whose layout is not a channel's.
+//!
+//! Layout: a header (magic, version, sizes), the sender's cache line (head),
+//! the receiver's (tail), then the ring. Each message is an 8-byte length
+//! followed by its bytes, padded to 8; a message may wrap around the ring's end.
+
+use crate::error::{Error, Result};
+use crate::open::{OpenOptions, OpenSegment};
+use crate::sys;
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
+use std::time::{Duration, Instant};
+
+/// "RSHMCHAN", written last when a channel is made.
+const MAGIC: u64 = 0x5253_484d_4348_414e;
+const VERSION: u32 = 1;
+/// How often a sleeping side wakes to check that its peer still lives.
+const LIVENESS_CHECK: Duration = Duration::from_millis(50);
+/// Busy polls before sleeping: enough to catch a peer that answers within microseconds.
+const SPINS: u32 = 4000;
+
+/// Which end of the channel a handle is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Sender,
+    Receiver,
+}
+
+/// One side's state, on a cache line of its own.
+#[repr(C, align(64))]
+struct Side {
+    /// Bytes this side has moved through the ring, ever: the sender's head, the receiver's tail.
+    position: AtomicU64,
+    /// Bumped when this side moves while the peer sleeps: the peer's futex word.
+    signal: AtomicU32,
+    /// Set while this side sleeps waiting for the peer.
+    sleeping: AtomicU32,
+    /// This side's process, or 0.
+    pid: AtomicI32,
+    /// Set when this side closed the channel.
+    closed: AtomicU32,
+}
+
+#[repr(C, align(64))]
+struct Header {
+    magic: AtomicU64,
+    version: u32,
+    header_size: u32,
+    capacity: u64,
+    sender: Side,
+    receiver: Side,
+}
+
+/// The header's size: the ring starts right after it.
+pub const CHANNEL_HEADER_SIZE: usize = std::mem::size_of::<Header>();
+
+/// A channel end (see the module documentation).
+#[derive(Debug)]
+pub struct Channel {
+    segment: OpenSegment,
+    role: Role,
+    capacity: u64,
+}
+
+// SAFETY: the header's fields are atomics or written once before the magic;
+// the ring is shared memory whose use is ordered by the head and tail.
+unsafe impl Send for Channel {}
+
+fn ch_call(what: &str, len: usize) -> String {
+    format!("{what}(len={len})")
+}
+
+fn record_size(len: usize) -> u64 {
+    8 + (len as u64).div_ceil(8) * 8
+}
+
+fn alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 only checks.
+    if unsafe { libc::kill(pid, 0) } != 0
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    {
+        return false;
+    }
+    // A zombie is dead for our purpose (its parent may be the one waiting for it).
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next())
+                != Some('Z')
+        }
+        Err(_) => true,
+    }
+}
+
+impl Channel {
+    /// Makes a channel of `capacity` ring bytes (rounded up to 8; messages up
+    /// to `capacity - 8` bytes) in a new segment for the key `options` name,
+    /// and opens its `role` end. `options.size` is ignored; the segment is
+    /// always created exclusively, so a live channel is never reinitialised.
+    pub fn create(options: &OpenOptions, capacity: usize, role: Role) -> Result<Channel> {
+        let capacity = (capacity as u64).div_ceil(8) * 8;
+        if !(16..=(1 << 40)).contains(&capacity) {
+            return Err(Error::InvalidArgument {
+                call: format!("channel_create(capacity={capacity})"),
+                reason: "the capacity must be between 16 bytes and 1 TiB".into(),
+            });
+        }
+        let mut options = options.clone();
+        options
+            .create(true)
+            .exclusive(true)
+            .size(CHANNEL_HEADER_SIZE + capacity as usize);
+        let segment = options.open()?;
+        let header = segment.as_ptr() as *mut Header;
+        // SAFETY: the segment is new, ours alone, and large enough for the header;
+        // the magic is written last, with Release, so openers see the rest first.
+        unsafe {
+            std::ptr::addr_of_mut!((*header).version).write(VERSION);
+            std::ptr::addr_of_mut!((*header).header_size).write(CHANNEL_HEADER_SIZE as u32);
+            std::ptr::addr_of_mut!((*header).capacity).write(capacity);
+            (*header).magic.store(MAGIC, Release);
+        }
+        let channel = Channel {
+            segment,
+            role,
+            capacity,
+        };
+        channel.claim("channel_create")?;
+        Ok(channel)
+    }
+
+    /// Opens the `role` end of the channel in the segment `options` name,
+    /// after checking its layout: a wrong or corrupt segment is refused.
+    pub fn open(options: &OpenOptions, role: Role) -> Result<Channel> {
+        let segment = options.open()?;
+        let call = "channel_open";
+        let corrupt = |reason: String| Error::Corrupt {
+            call: call.into(),
+            reason,
+        };
+        if segment.size() < CHANNEL_HEADER_SIZE {
+            return Err(corrupt(format!(
+                "the segment holds {} bytes, too few for a channel header",
+                segment.size()
+            )));
+        }
+        let header = segment.as_ptr() as *const Header;
+        // The creator may still be writing the header: give it a moment.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        // SAFETY: the header lies inside the segment (checked above).
+        while unsafe { (*header).magic.load(Acquire) } == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // SAFETY: as above.
+        let (magic, version, header_size, capacity) = unsafe {
+            (
+                (*header).magic.load(Acquire),
+                (*header).version,
+                (*header).header_size,
+                (*header).capacity,
+            )
+        };
+        if magic != MAGIC {
+            return Err(corrupt(format!(
+                "the segment does not hold a channel (magic {magic:#x})"
+            )));
+        }
+        if version != VERSION {
+            return Err(corrupt(format!(
+                "channel layout version {version}; this rshm reads version {VERSION}"
+            )));
+        }
+        if header_size as usize != CHANNEL_HEADER_SIZE
+            || capacity % 8 != 0
+            || capacity < 16
+            || (CHANNEL_HEADER_SIZE as u64)
+                .checked_add(capacity)
+                .map_or(true, |end| end > segment.size() as u64)
+        {
+            return Err(corrupt(format!(
+                "inconsistent sizes: header {header_size}, ring {capacity}, segment {}",
+                segment.size()
+            )));
+        }
+        let channel = Channel {
+            segment,
+            role,
+            capacity,
+        };
+        channel.check_positions(call)?;
+        channel.claim(call)?;
+        Ok(channel)
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: open/create checked that the header lies inside the mapping.
+        unsafe { &*(self.segment.as_ptr() as *const Header) }
+    }
+
+    fn mine(&self) -> &Side {
+        match self.role {
+            Role::Sender => &self.header().sender,
+            Role::Receiver => &self.header().receiver,
+        }
+    }
+
+    fn peer(&self) -> &Side {
+        match self.role {
+            Role::Sender => &self.header().receiver,
+            Role::Receiver => &self.header().sender,
+        }
+    }
+
+    fn ring(&self) -> *mut u8 {
+        // SAFETY: the ring follows the header inside the mapping (checked at open).
+        unsafe { self.segment.as_ptr().add(CHANNEL_HEADER_SIZE) }
+    }
+
+    /// Registers this process as the role's end, unless a live process holds it.
+    fn claim(&self, call: &str) -> Result<()> {
+        // SAFETY: getpid cannot fail.
+        let me = unsafe { libc::getpid() };
+        let side = self.mine();
+        let holder = side.pid.load(Acquire);
+        if holder != 0 && alive(holder) && side.closed.load(Acquire) == 0 {
+            return Err(Error::Exists {
+                call: call.into(),
+                reason: format!(
+                    "the channel's {:?} end is held by live process {holder}",
+                    self.role
+                ),
+            });
+        }
+        side.closed.store(0, Release);
+        side.pid.store(me, Release);
+        Ok(())
+    }
+
+    fn check_positions(&self, call: &str) -> Result<()> {
+        let head = self.header().sender.position.load(Acquire);
+        let tail = self.header().receiver.position.load(Acquire);
+        if head < tail || head - tail > self.capacity || tail % 8 != 0 || head % 8 != 0 {
+            return Err(Error::Corrupt {
+                call: call.into(),
+                reason: format!(
+                    "positions head {head} and tail {tail} do not fit a ring of {}",
+                    self.capacity
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The ring's size in bytes; the largest message is 8 bytes less.
+    pub fn capacity(&self) -> usize {
+        self.capacity as usize
+    }
+
+    /// The end this handle is.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The segment the channel lives in.
+    pub fn segment(&self) -> &OpenSegment {
+        &self.segment
+    }
+
+    /// Copies `len` bytes into the ring at position `at`, wrapping at its end.
+    ///
+    /// # Safety
+    /// `src` is readable for `len` bytes and `len <= capacity`.
+    unsafe fn copy_in(&self, at: u64, src: *const u8, len: usize) {
+        let start = (at % self.capacity) as usize;
+        let first = len.min(self.capacity as usize - start);
+        // SAFETY: start+first <= capacity and the rest wraps to the ring's start; the
+        // range belongs to the sender until it publishes the new head.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src, self.ring().add(start), first);
+            std::ptr::copy_nonoverlapping(src.add(first), self.ring(), len - first);
+        }
+    }
+
+    /// Copies `len` bytes out of the ring from position `at`, wrapping at its end.
+    ///
+    /// # Safety
+    /// `dst` is writable for `len` bytes and `len <= capacity`.
+    unsafe fn copy_out(&self, at: u64, dst: *mut u8, len: usize) {
+        let start = (at % self.capacity) as usize;
+        let first = len.min(self.capacity as usize - start);
+        // SAFETY: as copy_in; the range belongs to the receiver until it publishes the new tail.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.ring().add(start), dst, first);
+            std::ptr::copy_nonoverlapping(self.ring(), dst.add(first), len - first);
+        }
+    }
+
+    /// Publishes this side's new position and wakes the peer if it sleeps.
+    #[inline]
+    fn publish(&self, position: u64) {
+        let mine = self.mine();
+        mine.position.store(position, SeqCst);
+        if self.peer().sleeping.load(SeqCst) != 0 {
+            mine.signal.fetch_add(1, SeqCst);
+            sys::futex_wake(&mine.signal);
+        }
+    }
+
+    /// Waits until `ready()` holds: spins, then sleeps on the peer's signal,
+    /// checking that the peer lives. `Ok(false)` on timeout.
+    fn wait_for(
+        &self,
+        what: &str,
+        len: usize,
+        deadline: Option<Instant>,
+        ready: impl Fn() -> bool,
+    ) -> Result<bool> {
+        for _ in 0..SPINS {
+            if ready() {
+                return Ok(true);
+            }
+            std::hint::spin_loop();
+        }
+        let (mine, peer) = (self.mine(), self.peer());
+        loop {
+            let signal = peer.signal.load(SeqCst);
+            mine.sleeping.store(1, SeqCst);
+            if ready() {
+                mine.sleeping.store(0, SeqCst);
+                return Ok(true);
+            }
+            if peer.closed.load(Acquire) != 0 {
+                mine.sleeping.store(0, SeqCst);
+                return Err(Error::Closed {
+                    call: ch_call(what, len),
+                    reason: format!(
+                        "the {} closed the channel",
+                        if self.role == Role::Sender {
+                            "receiver"
+                        } else {
+                            "sender"
+                        }
+                    ),
+                });
+            }
+            let pid = peer.pid.load(Acquire);
+            if pid != 0 && !alive(pid) {
+                mine.sleeping.store(0, SeqCst);
+                return Err(Error::PeerDied {
+                    call: ch_call(what, len),
+                    reason: format!(
+                        "the {} (pid {pid}) died",
+                        if self.role == Role::Sender {
+                            "receiver"
+                        } else {
+                            "sender"
+                        }
+                    ),
+                });
+            }
+            let mut slice = LIVENESS_CHECK;
+            if let Some(deadline) = deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    mine.sleeping.store(0, SeqCst);
+                    return Ok(ready());
+                }
+                slice = slice.min(left);
+            }
+            let timeout = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: slice.as_nanos() as libc::c_long,
+            };
+            sys::futex_wait(&peer.signal, signal, Some(&timeout));
+            mine.sleeping.store(0, SeqCst);
+        }
+    }
+
+    /// Sends `message` (at most `capacity - 8` bytes), waiting for room at most
+    /// `timeout` (`None`: forever; `Some(ZERO)`: not at all, `WouldBlock`).
+    pub fn send(&mut self, message: &[u8], timeout: Option<Duration>) -> Result<()> {
+        // SAFETY: message is a valid slice.
+        unsafe { self.send_raw(message.as_ptr(), message.len(), timeout) }
+    }
+
+    /// `send` from a raw pointer, as the C face receives it.
+    ///
+    /// # Safety
+    /// `message` is readable for `len` bytes.
+    pub unsafe fn send_raw(
+        &mut self,
+        message: *const u8,
+        len: usize,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        if self.role != Role::Sender {
+            return Err(Error::InvalidArgument {
+                call: ch_call("channel_send", len),
+                reason: "this is the receiving end".into(),
+            });
+        }
+        let need = record_size(len);
+        if len > u32::MAX as usize || need > self.capacity {
+            return Err(Error::InvalidArgument {
+                call: ch_call("channel_send", len),
+                reason: format!(
+                    "a message may hold at most {} bytes in this channel",
+                    self.capacity - 8
+                ),
+            });
+        }
+        let head = self.mine().position.load(Relaxed);
+        let tail = &self.header().receiver.position;
+        let room = || self.capacity - (head - tail.load(Acquire)) >= need;
+        if !room() {
+            if self.peer().closed.load(Acquire) != 0 {
+                return Err(Error::Closed {
+                    call: ch_call("channel_send", len),
+                    reason: "the receiver closed the channel".into(),
+                });
+            }
+            if timeout == Some(Duration::ZERO) {
+                return Err(Error::WouldBlock {
+                    call: ch_call("channel_try_send", len),
+                    reason: "the ring is full".into(),
+                });
+            }
+            if !self.wait_for(
+                "channel_send",
+                len,
+                timeout.map(|t| Instant::now() + t),
+                room,
+            )? {
+                return Err(Error::TimedOut {
+                    call: ch_call("channel_send", len),
+                    reason: format!(
+                        "the receiver made no room within {:?}",
+                        timeout.unwrap_or_default()
+                    ),
+                });
+            }
+        }
+        let length = len as u64;
+        // SAFETY: the record fits the free part of the ring (room), which only the sender writes.
+        unsafe {
+            self.copy_in(head, (&length as *const u64).cast(), 8);
+            self.copy_in(head + 8, message, len);
+        }
+        self.publish(head + need);
+        Ok(())
+    }
+
+    /// Receives the next message into `buf`, returning its length, waiting at
+    /// most `timeout`. A message longer than `buf` stays in the channel:
+    /// `OutOfBounds`, and `needed` (if given) receives its length.
+    pub fn recv(&mut self, buf: &mut [u8], timeout: Option<Duration>) -> Result<usize> {
+        // SAFETY: buf is a valid slice.
+        unsafe { self.recv_raw(buf.as_mut_ptr(), buf.len(), timeout, None) }
+    }
+
+    /// `recv` into a raw buffer, as the C face receives it.
+    ///
+    /// # Safety
+    /// `buf` is writable for `cap` bytes.
+    pub unsafe fn recv_raw(
+        &mut self,
+        buf: *mut u8,
+        cap: usize,
+        timeout: Option<Duration>,
+        needed: Option<&mut usize>,
+    ) -> Result<usize> {
+        if self.role != Role::Receiver {
+            return Err(Error::InvalidArgument {
+                call: ch_call("channel_recv", cap),
+                reason: "this is the sending end".into(),
+            });
+        }
+        let tail = self.mine().position.load(Relaxed);
+        let head = &self.header().sender.position;
+        let ready = || head.load(Acquire) != tail;
+        if !ready() {
+            if self.peer().closed.load(Acquire) != 0 && !ready() {
+                return Err(Error::Closed {
+                    call: ch_call("channel_recv", cap),
+                    reason: "the sender closed the channel".into(),
+                });
+            }
+            if timeout == Some(Duration::ZERO) {
+                return Err(Error::WouldBlock {
+                    call: ch_call("channel_try_recv", cap),
+                    reason: "the ring is empty".into(),
+                });
+            }
+            if !self.wait_for(
+                "channel_recv",
+                cap,
+                timeout.map(|t| Instant::now() + t),
+                ready,
+            )? {
+                return Err(Error::TimedOut {
+                    call: ch_call("channel_recv", cap),
+                    reason: format!("no message came within {:?}", timeout.unwrap_or_default()),
+                });
+            }
+        }
+        let available = head.load(Acquire) - tail;
+        let mut length = 0u64;
+        // SAFETY: at least one record is published at tail; its length word is 8 bytes.
+        unsafe { self.copy_out(tail, (&mut length as *mut u64).cast(), 8) };
+        if length > u32::MAX as u64 || record_size(length as usize) > available {
+            return Err(Error::Corrupt {
+                call: ch_call("channel_recv", cap),
+                reason: format!(
+                    "a message claims {length} bytes, more than the {available} published"
+                ),
+            });
+        }
+        let len = length as usize;
+        if len > cap {
+            if let Some(needed) = needed {
+                *needed = len;
+            }
+            return Err(Error::OutOfBounds {
+                call: ch_call("channel_recv", cap),
+                reason: format!("the next message holds {len} bytes, more than the buffer's {cap}; it stays in the channel"),
+            });
+        }
+        // SAFETY: len <= cap, and the record is published (checked above).
+        unsafe { self.copy_out(tail + 8, buf, len) };
+        self.publish(tail + record_size(len));
+        Ok(len)
+    }
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        let mine = self.mine();
+        mine.closed.store(1, SeqCst);
+        mine.pid.store(0, Release);
+        // Wake a sleeping peer so that it sees the close at once.
+        mine.signal.fetch_add(1, SeqCst);
+        sys::futex_wake(&mine.signal);
+    }
+}

@@ -1,0 +1,470 @@
+//! Semaphores, robust mutexes and channels, including crashes: a holder or a
+//! peer killed with SIGKILL. One test at a time (they fork).
+
+mod common;
+
+use common::unique_key;
+use rshm::{Channel, Error, OpenOptions, Role, Semaphore, MUTEX_SIZE};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Forks; the child runs `child` and exits with its code. Returns the child's pid.
+fn spawn(child: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: fork in a test; the child leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: plain calls in the child.
+        unsafe { libc::alarm(20) };
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
+        unsafe { libc::_exit(code) };
+    }
+    pid
+}
+
+fn reap(pid: i32) -> i32 {
+    let mut status = 0;
+    // SAFETY: pid is our child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    }
+}
+
+fn kill(pid: i32) {
+    // SAFETY: pid is our child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    reap(pid);
+}
+
+// ---- semaphores ----
+
+#[test]
+fn semaphore_counts_times_out_and_refuses_bad_opens() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let sem = Semaphore::open(OpenOptions::new().key(key).create(true).exclusive(true), 1).unwrap();
+    let _removing = RemoveSem(&sem);
+    assert_eq!(sem.value().unwrap(), 1);
+    let other = Semaphore::open(OpenOptions::new().key(key), 0).unwrap();
+    assert_eq!(other.id(), sem.id());
+    sem.wait(None).unwrap();
+    assert_eq!(other.value().unwrap(), 0);
+    let error = other.wait(Some(Duration::ZERO)).unwrap_err();
+    assert!(matches!(error, Error::WouldBlock { .. }), "{error}");
+    let started = Instant::now();
+    let error = other.wait(Some(Duration::from_millis(50))).unwrap_err();
+    assert!(matches!(error, Error::TimedOut { .. }), "{error}");
+    assert!(started.elapsed() >= Duration::from_millis(45));
+    sem.post().unwrap();
+    other.wait(Some(Duration::from_secs(1))).unwrap();
+    other.post().unwrap();
+    let error =
+        Semaphore::open(OpenOptions::new().key(key).create(true).exclusive(true), 0).unwrap_err();
+    assert!(matches!(error, Error::Exists { .. }), "{error}");
+    let error = Semaphore::open(OpenOptions::new().key(unique_key(line!())), 0).unwrap_err();
+    assert!(matches!(error, Error::NotFound { .. }), "{error}");
+    assert!(error.to_string().starts_with("sem_open(key=0x"), "{error}");
+}
+
+struct RemoveSem<'a>(&'a Semaphore);
+impl Drop for RemoveSem<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.remove();
+    }
+}
+
+#[test]
+fn a_holder_killed_with_sigkill_releases_the_semaphore() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let sem = Semaphore::open(OpenOptions::new().key(key).create(true), 1).unwrap();
+    let _removing = RemoveSem(&sem);
+    let holder = spawn(move || {
+        let sem = Semaphore::open(OpenOptions::new().key(key), 0).unwrap();
+        sem.wait(None).unwrap();
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sem.value().unwrap() != 0 {
+        assert!(Instant::now() < deadline, "the child never took the unit");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    kill(holder);
+    sem.wait(Some(Duration::from_secs(2)))
+        .expect("SEM_UNDO gave the dead holder's unit back");
+    sem.post().unwrap();
+}
+
+#[test]
+fn a_post_used_as_a_signal_outlives_its_poster_and_removal_wakes_waiters() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let sem = Semaphore::open(OpenOptions::new().key(key).create(true), 0).unwrap();
+    let poster = spawn(move || {
+        let sem = Semaphore::open(OpenOptions::new().key(key), 0).unwrap();
+        sem.post().map_or(1, |()| 0)
+    });
+    assert_eq!(reap(poster), 0);
+    assert_eq!(
+        sem.value().unwrap(),
+        1,
+        "the signal stays after its poster exits"
+    );
+    sem.wait(None).unwrap();
+    let waiter = spawn(move || {
+        let sem = Semaphore::open(OpenOptions::new().key(key), 0).unwrap();
+        match sem.wait(None) {
+            Err(Error::Removed { .. }) => 0,
+            other => {
+                eprintln!("{other:?}");
+                1
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    sem.remove().unwrap();
+    assert_eq!(reap(waiter), 0, "a waiter learns of the removal");
+}
+
+// ---- robust mutexes ----
+
+fn segment_for_mutexes() -> rshm::OpenSegment {
+    OpenOptions::new()
+        .create(true)
+        .size(4096)
+        .remove_on_close(true)
+        .open()
+        .unwrap()
+}
+
+#[test]
+fn mutex_locks_unlocks_and_refuses_what_is_not_a_mutex() {
+    let _serial = serial();
+    let segment = segment_for_mutexes();
+    let error = segment.lock_mutex(64, None).unwrap_err();
+    assert!(matches!(error, Error::Corrupt { .. }), "{error}");
+    assert!(
+        segment.init_mutex(4096 - MUTEX_SIZE + 8).is_err(),
+        "past the end"
+    );
+    assert!(
+        matches!(
+            segment.init_mutex(4).unwrap_err(),
+            Error::InvalidArgument { .. }
+        ),
+        "misaligned"
+    );
+    segment.init_mutex(64).unwrap();
+    segment.lock_mutex(64, None).unwrap();
+    let error = segment.lock_mutex(64, Some(Duration::ZERO)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::InvalidArgument { .. } | Error::WouldBlock { .. }
+        ),
+        "{error}"
+    );
+    let mut other = None;
+    std::thread::scope(|scope| {
+        other = Some(
+            scope
+                .spawn(|| segment.lock_mutex(64, Some(Duration::from_millis(30))))
+                .join()
+                .unwrap(),
+        );
+    });
+    assert!(
+        matches!(other, Some(Err(Error::TimedOut { .. }))),
+        "{other:?}"
+    );
+    segment.unlock_mutex(64).unwrap();
+    let error = segment.unlock_mutex(64).unwrap_err();
+    assert!(matches!(error, Error::PermissionDenied { .. }), "{error}");
+}
+
+#[test]
+fn a_mutex_holder_killed_with_sigkill_gives_owner_died_then_repair() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let segment = OpenOptions::new()
+        .key(key)
+        .create(true)
+        .size(4096)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    segment.init_mutex(0).unwrap();
+    segment.write(MUTEX_SIZE, &[0]).unwrap();
+    let holder = spawn(move || {
+        let segment = OpenOptions::new().key(key).open().unwrap();
+        segment.lock_mutex(0, None).unwrap();
+        segment.write(MUTEX_SIZE, &[1]).unwrap(); // half-done work, then death
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while segment.attachment().read(MUTEX_SIZE, &mut [0u8; 1]).is_ok() && {
+        let mut byte = [0u8];
+        segment.read(MUTEX_SIZE, &mut byte).unwrap();
+        byte[0] == 0
+    } {
+        assert!(Instant::now() < deadline, "the child never locked");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    kill(holder);
+    let error = segment
+        .lock_mutex(0, Some(Duration::from_secs(2)))
+        .unwrap_err();
+    assert!(matches!(error, Error::OwnerDied { .. }), "{error}");
+    segment.write(MUTEX_SIZE, &[0]).unwrap(); // repair
+    segment.mutex_consistent(0).unwrap();
+    segment.unlock_mutex(0).unwrap();
+    segment.lock_mutex(0, Some(Duration::ZERO)).unwrap();
+    segment.unlock_mutex(0).unwrap();
+
+    // Unlocking without marking it consistent makes it unusable, said plainly.
+    let holder = spawn(move || {
+        let segment = OpenOptions::new().key(key).open().unwrap();
+        segment.lock_mutex(0, None).unwrap();
+        segment.write(MUTEX_SIZE, &[2]).unwrap();
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let mut byte = [0u8];
+    while {
+        segment.read(MUTEX_SIZE, &mut byte).unwrap();
+        byte[0] != 2
+    } {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    kill(holder);
+    assert!(matches!(
+        segment.lock_mutex(0, None).unwrap_err(),
+        Error::OwnerDied { .. }
+    ));
+    segment.unlock_mutex(0).unwrap();
+    let error = segment.lock_mutex(0, None).unwrap_err();
+    assert!(matches!(error, Error::NotRecoverable { .. }), "{error}");
+}
+
+// ---- channels ----
+
+fn checksum(data: &[u8]) -> u32 {
+    data.iter().fold(2166136261u32, |hash, &byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(16777619)
+    })
+}
+
+#[test]
+fn channel_carries_messages_of_every_size_across_the_wrap_in_order() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let options = OpenOptions::new().key(key).remove_on_close(true).clone();
+    let mut receiver = Channel::create(&options, 1024, Role::Receiver).unwrap();
+    let sender_pid = spawn(move || {
+        let mut sender = Channel::open(OpenOptions::new().key(key), Role::Sender).unwrap();
+        for i in 0..20_000usize {
+            let len = (i * 7919) % 1017; // up to capacity - 8, every alignment
+            let mut message = vec![0u8; len];
+            for (j, byte) in message.iter_mut().enumerate() {
+                *byte = (i + j) as u8;
+            }
+            if len >= 4 {
+                message[..4].copy_from_slice(&(i as u32).to_le_bytes());
+            }
+            sender
+                .send(&message, Some(Duration::from_secs(10)))
+                .unwrap();
+        }
+        0
+    });
+    let mut buf = vec![0u8; 1016];
+    for i in 0..20_000usize {
+        let len = receiver
+            .recv(&mut buf, Some(Duration::from_secs(10)))
+            .unwrap();
+        assert_eq!(len, (i * 7919) % 1017, "message {i}");
+        let mut expect = vec![0u8; len];
+        for (j, byte) in expect.iter_mut().enumerate() {
+            *byte = (i + j) as u8;
+        }
+        if len >= 4 {
+            expect[..4].copy_from_slice(&(i as u32).to_le_bytes());
+        }
+        assert_eq!(
+            checksum(&buf[..len]),
+            checksum(&expect),
+            "message {i} arrived intact"
+        );
+    }
+    assert_eq!(reap(sender_pid), 0);
+    let error = receiver.recv(&mut buf, None).unwrap_err();
+    assert!(
+        matches!(error, Error::Closed { .. }),
+        "after the sender closes: {error}"
+    );
+}
+
+#[test]
+fn channel_limits_full_ring_small_buffers_and_corrupt_segments() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let options = OpenOptions::new().key(key).remove_on_close(true).clone();
+    let mut sender = Channel::create(&options, 64, Role::Sender).unwrap();
+    let mut receiver = Channel::open(OpenOptions::new().key(key), Role::Receiver).unwrap();
+    let too_big = sender.send(&[0; 57], None).unwrap_err();
+    assert!(
+        matches!(too_big, Error::InvalidArgument { .. }),
+        "{too_big}"
+    );
+    sender.send(&[1; 56], None).unwrap();
+    let full = sender.send(&[2; 1], Some(Duration::ZERO)).unwrap_err();
+    assert!(matches!(full, Error::WouldBlock { .. }), "{full}");
+    let timed = sender
+        .send(&[2; 1], Some(Duration::from_millis(20)))
+        .unwrap_err();
+    assert!(matches!(timed, Error::TimedOut { .. }), "{timed}");
+    let small = receiver.recv(&mut [0u8; 10], None).unwrap_err();
+    assert!(
+        small
+            .to_string()
+            .contains("the next message holds 56 bytes"),
+        "{small}"
+    );
+    assert_eq!(
+        receiver.recv(&mut [0u8; 56], None).unwrap(),
+        56,
+        "it stayed in the channel"
+    );
+    assert!(matches!(
+        receiver.recv(&mut [0u8; 8], Some(Duration::ZERO)),
+        Err(Error::WouldBlock { .. })
+    ));
+    let second = Channel::open(OpenOptions::new().key(key), Role::Receiver).unwrap_err();
+    assert!(matches!(second, Error::Exists { .. }), "{second}");
+    drop(receiver);
+    let closed = sender
+        .send(&[1; 8], None)
+        .and_then(|()| sender.send(&[1; 56], None))
+        .unwrap_err();
+    assert!(matches!(closed, Error::Closed { .. }), "{closed}");
+
+    // A segment that is not a channel, or a damaged one, is refused, never used.
+    let not_a_channel = OpenOptions::new()
+        .create(true)
+        .size(4096)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    let plain_key = unique_key(line!());
+    let plain = OpenOptions::new()
+        .key(plain_key)
+        .create(true)
+        .size(4096)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    plain.write(0, &[0xAB; 64]).unwrap();
+    let error = Channel::open(OpenOptions::new().key(plain_key), Role::Receiver).unwrap_err();
+    assert!(
+        matches!(error, Error::Corrupt { .. })
+            && error.to_string().contains("does not hold a channel"),
+        "{error}"
+    );
+    drop(not_a_channel);
+    let damaged_key = unique_key(line!());
+    let damaged = Channel::create(
+        OpenOptions::new().key(damaged_key).remove_on_close(true),
+        256,
+        Role::Sender,
+    )
+    .unwrap();
+    damaged.segment().write(8, &2u32.to_le_bytes()).unwrap(); // version 2
+    let error = Channel::open(OpenOptions::new().key(damaged_key), Role::Receiver).unwrap_err();
+    assert!(error.to_string().contains("version 2"), "{error}");
+    damaged.segment().write(8, &1u32.to_le_bytes()).unwrap();
+    damaged
+        .segment()
+        .write(16, &(1u64 << 40).to_le_bytes())
+        .unwrap(); // a ring larger than the segment
+    let error = Channel::open(OpenOptions::new().key(damaged_key), Role::Receiver).unwrap_err();
+    assert!(error.to_string().contains("inconsistent sizes"), "{error}");
+}
+
+#[test]
+fn a_sender_killed_mid_stream_is_detected_after_its_messages_are_drained() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let mut receiver = Channel::create(
+        OpenOptions::new().key(key).remove_on_close(true),
+        4096,
+        Role::Receiver,
+    )
+    .unwrap();
+    let sender_pid = spawn(move || {
+        let mut sender = Channel::open(OpenOptions::new().key(key), Role::Sender).unwrap();
+        for i in 0u32..10 {
+            sender.send(&i.to_le_bytes(), None).unwrap();
+        }
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let mut buf = [0u8; 4];
+    for i in 0u32..10 {
+        receiver
+            .recv(&mut buf, Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(u32::from_le_bytes(buf), i);
+    }
+    // SAFETY: our child.
+    unsafe { libc::kill(sender_pid, libc::SIGKILL) };
+    let started = Instant::now();
+    let error = receiver
+        .recv(&mut buf, Some(Duration::from_secs(5)))
+        .unwrap_err();
+    assert!(matches!(error, Error::PeerDied { .. }), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "noticed quickly, not at the timeout"
+    );
+    reap(sender_pid);
+
+    // And a receiver that dies leaves a blocked sender an error, not a hang.
+    let key = unique_key(line!());
+    let mut sender = Channel::create(
+        OpenOptions::new().key(key).remove_on_close(true),
+        64,
+        Role::Sender,
+    )
+    .unwrap();
+    let receiver_pid = spawn(move || {
+        let _receiver = Channel::open(OpenOptions::new().key(key), Role::Receiver).unwrap();
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    sender.send(&[0; 56], None).unwrap();
+    // SAFETY: our child.
+    unsafe { libc::kill(receiver_pid, libc::SIGKILL) };
+    let error = sender
+        .send(&[0; 56], Some(Duration::from_secs(5)))
+        .unwrap_err();
+    assert!(matches!(error, Error::PeerDied { .. }), "{error}");
+    reap(receiver_pid);
+}
