@@ -40,7 +40,8 @@ lib:
 
 $(RELEASE)/librshm.so $(RELEASE)/librshm.a $(PRELOAD) include/rshm.h: lib
 
-examples: lib $(EXAMPLES)/shm_example $(EXAMPLES)/writer $(EXAMPLES)/reader $(EXAMPLES)/cpp_example
+examples: lib $(EXAMPLES)/shm_example $(EXAMPLES)/writer $(EXAMPLES)/reader $(EXAMPLES)/cpp_example \
+          $(EXAMPLES)/sem_demo $(EXAMPLES)/channel_demo
 
 $(EXAMPLES)/%: c_examples/%.c c_examples/message.h include/rshm.h $(RELEASE)/librshm.so
 	@mkdir -p $(EXAMPLES)
@@ -108,6 +109,8 @@ demo-test: examples
 	@cd target && $(PRIVATE_IPC) sh -c './examples/writer shmfile "a message between processes" > writer.out && ./examples/reader shmfile > reader.out'
 	@grep -q "^reader: a message between processes$$" target/reader.out && cat target/writer.out target/reader.out
 	@cd target && ./examples/cpp_example > cpp.out && grep -q "^read back: Hello from C++!$$" cpp.out && grep -q "^caught RSHM_ERR_OUT_OF_BOUNDS" cpp.out && cat cpp.out
+	@cd target && $(PRIVATE_IPC) ./examples/sem_demo > sem.out && diff -u ../$(SEED) sem.out && echo "sem_demo: the demo's three lines, in order, from two processes synchronised by a semaphore"
+	@cd target && $(PRIVATE_IPC) ./examples/channel_demo
 
 # The original demo, unchanged, through rshm_compat.h: it must call rshm alone.
 compat-test: lib

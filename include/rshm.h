@@ -53,6 +53,20 @@
  */
 #define RSHM_HUGE_PAGES (1 << 5)
 
+
+
+
+
+/**
+ * rshm_channel_create/open: this end sends.
+ */
+#define RSHM_CHANNEL_SENDER 0
+
+/**
+ * rshm_channel_create/open: this end receives.
+ */
+#define RSHM_CHANNEL_RECEIVER 1
+
 /**
  * How many attachments the registry records; beyond that, attachments work
  * but go unrecorded (their `shmdt` errors are explained less precisely).
@@ -123,13 +137,51 @@ typedef enum rshm_status {
   /**
    * Another error from the operating system; errno and rshm_last_error() say which.
    */
-  RSHM_ERR_OS
+  RSHM_ERR_OS,
+  /**
+   * A wait (semaphore, mutex, channel) ran out of time.
+   */
+  RSHM_ERR_TIMEOUT,
+  /**
+   * A try-call would have had to wait.
+   */
+  RSHM_ERR_WOULD_BLOCK,
+  /**
+   * The mutex is yours, but its last holder died holding it: repair, then rshm_mutex_consistent.
+   */
+  RSHM_ERR_OWNER_DIED,
+  /**
+   * The mutex's dead holder's data was never marked consistent: it cannot be used again.
+   */
+  RSHM_ERR_NOT_RECOVERABLE,
+  /**
+   * The other end of the channel died.
+   */
+  RSHM_ERR_PEER_DIED,
+  /**
+   * The other end of the channel closed it.
+   */
+  RSHM_ERR_CLOSED,
+  /**
+   * The segment does not hold what the call expects (not a channel, a damaged one, no mutex there).
+   */
+  RSHM_ERR_CORRUPT
 } rshm_status;
+
+/**
+ * A channel end (opaque). Made by rshm_channel_create or _open, freed by rshm_channel_close.
+ */
+typedef struct rshm_channel rshm_channel;
 
 /**
  * An open, attached segment (opaque). Made by rshm_open, freed by rshm_close.
  */
 typedef struct rshm_segment rshm_segment;
+
+/**
+ * A semaphore (opaque). Made by rshm_sem_open, freed by rshm_sem_close.
+ */
+typedef struct rshm_sem rshm_sem;
 
 /**
  * What to open: fill it (zero-initialise it first), then call rshm_open.
@@ -342,6 +394,124 @@ int rshm_shmdt(const void *shmaddr);
  * one is needed is `EFAULT`).
  */
 int rshm_shmctl(int shmid, int cmd, struct shmid_ds *buf);
+
+/**
+ * Opens (or, with RSHM_CREATE, creates with value `initial`) the SysV
+ * semaphore set of one for the key `opts` names (path and proj_id, or key:
+ * the same key as its segment). mode, RSHM_EXCLUSIVE and RSHM_VERIFY_OWNER
+ * apply; size is ignored. On failure `*out` is NULL.
+ */
+enum rshm_status rshm_sem_open(const struct rshm_options *opts,
+                               uint16_t initial,
+                               struct rshm_sem **out);
+
+/**
+ * Takes one unit, waiting at most `timeout_ms` (negative: forever; 0:
+ * RSHM_ERR_WOULD_BLOCK at once). Taken with SEM_UNDO: if this process dies
+ * holding it, the kernel gives it back.
+ */
+enum rshm_status rshm_sem_wait(struct rshm_sem *sem, long timeout_ms);
+
+/**
+ * Adds one unit: gives back one this handle holds, or, holding none, adds
+ * one that stays after this process exits (a signal to another process).
+ */
+enum rshm_status rshm_sem_post(struct rshm_sem *sem);
+
+/**
+ * Removes the semaphore set (IPC_RMID): processes waiting on it get RSHM_ERR_REMOVED.
+ */
+enum rshm_status rshm_sem_remove(struct rshm_sem *sem);
+
+/**
+ * Frees the handle (the set stays, unless removed). NULL is a no-op.
+ */
+void rshm_sem_close(struct rshm_sem *sem);
+
+/**
+ * Makes a robust, process-shared mutex at `offset` of the segment
+ * (RSHM_MUTEX_SIZE bytes, offset a multiple of 8). Once, before any use.
+ */
+enum rshm_status rshm_mutex_init(struct rshm_segment *seg, size_t offset);
+
+/**
+ * Locks the mutex at `offset`, waiting at most `timeout_ms` (negative:
+ * forever; 0: RSHM_ERR_WOULD_BLOCK at once). No syscall when it is free.
+ * RSHM_ERR_OWNER_DIED: the lock is yours, but its last holder died holding
+ * it; repair the data, then call rshm_mutex_consistent before unlocking.
+ */
+enum rshm_status rshm_mutex_lock(struct rshm_segment *seg, size_t offset, long timeout_ms);
+
+/**
+ * Unlocks the mutex at `offset` (held by this thread).
+ */
+enum rshm_status rshm_mutex_unlock(struct rshm_segment *seg, size_t offset);
+
+/**
+ * After RSHM_ERR_OWNER_DIED and repairs: marks the mutex usable again.
+ */
+enum rshm_status rshm_mutex_consistent(struct rshm_segment *seg, size_t offset);
+
+/**
+ * Makes a channel with a ring of `capacity` bytes (messages up to
+ * capacity - 8 bytes) in a new segment for the key `opts` names (always
+ * created exclusively; size is ignored), and opens its `role` end
+ * (RSHM_CHANNEL_SENDER or RSHM_CHANNEL_RECEIVER). On failure `*out` is NULL.
+ */
+enum rshm_status rshm_channel_create(const struct rshm_options *opts,
+                                     size_t capacity,
+                                     int role,
+                                     struct rshm_channel **out);
+
+/**
+ * Opens the `role` end of the channel in the segment `opts` names, after
+ * checking its layout (RSHM_ERR_CORRUPT for a segment that is not a sound
+ * channel). RSHM_ERR_EXISTS if a live process holds that end already.
+ */
+enum rshm_status rshm_channel_open(const struct rshm_options *opts,
+                                   int role,
+                                   struct rshm_channel **out);
+
+/**
+ * Sends `len` bytes from `msg`, waiting for room at most `timeout_ms`.
+ * RSHM_ERR_PEER_DIED or RSHM_ERR_CLOSED when the receiver is gone.
+ */
+enum rshm_status rshm_channel_send(struct rshm_channel *ch,
+                                   const void *msg,
+                                   size_t len,
+                                   long timeout_ms);
+
+/**
+ * rshm_channel_send without waiting: RSHM_ERR_WOULD_BLOCK when the ring is full.
+ */
+enum rshm_status rshm_channel_try_send(struct rshm_channel *ch, const void *msg, size_t len);
+
+/**
+ * Receives the next message into `buf` (`cap` bytes) and stores its length
+ * in `*len`, waiting at most `timeout_ms`. A message longer than `cap` stays
+ * in the channel: RSHM_ERR_OUT_OF_BOUNDS with its length in `*len`.
+ * RSHM_ERR_CLOSED (or RSHM_ERR_PEER_DIED) once the sender is gone and every message is read.
+ */
+enum rshm_status rshm_channel_recv(struct rshm_channel *ch,
+                                   void *buf,
+                                   size_t cap,
+                                   size_t *len,
+                                   long timeout_ms);
+
+/**
+ * rshm_channel_recv without waiting: RSHM_ERR_WOULD_BLOCK when the ring is empty.
+ */
+enum rshm_status rshm_channel_try_recv(struct rshm_channel *ch, void *buf, size_t cap, size_t *len);
+
+/**
+ * The ring's size in bytes (the largest message is 8 less), or 0 for NULL.
+ */
+size_t rshm_channel_capacity(const struct rshm_channel *ch);
+
+/**
+ * Closes this end: the peer gets RSHM_ERR_CLOSED once it has read what was sent. NULL is a no-op.
+ */
+void rshm_channel_close(struct rshm_channel *ch);
 
 /**
  * The version of the loaded library, e.g. "0.1.0" (compare with `RSHM_VERSION`).

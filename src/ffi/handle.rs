@@ -45,6 +45,20 @@ pub enum rshm_status {
     RSHM_ERR_PANIC,
     /// Another error from the operating system; errno and rshm_last_error() say which.
     RSHM_ERR_OS,
+    /// A wait (semaphore, mutex, channel) ran out of time.
+    RSHM_ERR_TIMEOUT,
+    /// A try-call would have had to wait.
+    RSHM_ERR_WOULD_BLOCK,
+    /// The mutex is yours, but its last holder died holding it: repair, then rshm_mutex_consistent.
+    RSHM_ERR_OWNER_DIED,
+    /// The mutex's dead holder's data was never marked consistent: it cannot be used again.
+    RSHM_ERR_NOT_RECOVERABLE,
+    /// The other end of the channel died.
+    RSHM_ERR_PEER_DIED,
+    /// The other end of the channel closed it.
+    RSHM_ERR_CLOSED,
+    /// The segment does not hold what the call expects (not a channel, a damaged one, no mutex there).
+    RSHM_ERR_CORRUPT,
 }
 
 /// A status as C passes it in: any int, so values outside `rshm_status` are safe.
@@ -145,12 +159,23 @@ pub(crate) fn status_of(error: &Error) -> rshm_status {
         Error::SizeMismatch { .. } => rshm_status::RSHM_ERR_SIZE_MISMATCH,
         Error::OwnerMismatch { .. } => rshm_status::RSHM_ERR_OWNER_MISMATCH,
         Error::NullPointer { .. } => rshm_status::RSHM_ERR_NULL_POINTER,
+        Error::TimedOut { .. } => rshm_status::RSHM_ERR_TIMEOUT,
+        Error::WouldBlock { .. } => rshm_status::RSHM_ERR_WOULD_BLOCK,
+        Error::OwnerDied { .. } => rshm_status::RSHM_ERR_OWNER_DIED,
+        Error::NotRecoverable { .. } => rshm_status::RSHM_ERR_NOT_RECOVERABLE,
+        Error::PeerDied { .. } => rshm_status::RSHM_ERR_PEER_DIED,
+        Error::Closed { .. } => rshm_status::RSHM_ERR_CLOSED,
+        Error::Corrupt { .. } => rshm_status::RSHM_ERR_CORRUPT,
         _ => rshm_status::RSHM_ERR_OS,
     }
 }
 
 /// `ptr` as a reference, or `NullPointer` naming the argument.
-fn non_null<'a, T>(ptr: *const T, call: &str, argument: &'static str) -> crate::Result<&'a T> {
+pub(crate) fn non_null<'a, T>(
+    ptr: *const T,
+    call: &str,
+    argument: &'static str,
+) -> crate::Result<&'a T> {
     // SAFETY: a non-NULL pointer from C points to a live T by the API's contract.
     unsafe { ptr.as_ref() }.ok_or_else(|| Error::NullPointer {
         call: call.into(),
@@ -159,12 +184,12 @@ fn non_null<'a, T>(ptr: *const T, call: &str, argument: &'static str) -> crate::
 }
 
 /// The segment behind a handle, or `NullPointer`.
-fn segment<'a>(seg: *const rshm_segment, call: &str) -> crate::Result<&'a OpenSegment> {
+pub(crate) fn segment<'a>(seg: *const rshm_segment, call: &str) -> crate::Result<&'a OpenSegment> {
     non_null(seg, call, "seg").map(|seg| &seg.open)
 }
 
 /// Checks that a raw pointer argument is not NULL (even for a length of 0).
-fn require<T>(ptr: *const T, call: &str, argument: &'static str) -> crate::Result<()> {
+pub(crate) fn require<T>(ptr: *const T, call: &str, argument: &'static str) -> crate::Result<()> {
     if ptr.is_null() {
         Err(Error::NullPointer {
             call: call.into(),
@@ -404,6 +429,13 @@ pub extern "C" fn rshm_status_str(status: StatusCode) -> *const c_char {
         12 => c"RSHM_ERR_NULL_POINTER: a required pointer is NULL",
         13 => c"RSHM_ERR_PANIC: internal error in rshm",
         14 => c"RSHM_ERR_OS: operating system error (see errno and rshm_last_error)",
+        15 => c"RSHM_ERR_TIMEOUT: the wait ran out of time",
+        16 => c"RSHM_ERR_WOULD_BLOCK: the call would have had to wait",
+        17 => c"RSHM_ERR_OWNER_DIED: the mutex's last holder died; repair, then mark it consistent",
+        18 => c"RSHM_ERR_NOT_RECOVERABLE: the mutex cannot be used again",
+        19 => c"RSHM_ERR_PEER_DIED: the other end of the channel died",
+        20 => c"RSHM_ERR_CLOSED: the other end of the channel closed it",
+        21 => c"RSHM_ERR_CORRUPT: the segment does not hold what the call expects",
         _ => c"unknown rshm_status",
     };
     text.as_ptr()

@@ -13,6 +13,7 @@ use std::ffi::CString;
 
 pub mod handle;
 pub mod libc_compat;
+pub mod sync;
 pub mod version;
 
 thread_local! {

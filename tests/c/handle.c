@@ -68,13 +68,15 @@ static void test_status_strings(void) {
     const char *names[] = {"RSHM_OK", "RSHM_ERR_INVALID_ARGUMENT", "RSHM_ERR_NOT_FOUND", "RSHM_ERR_EXISTS",
                            "RSHM_ERR_PERMISSION", "RSHM_ERR_NO_MEMORY", "RSHM_ERR_NO_SPACE", "RSHM_ERR_OUT_OF_BOUNDS",
                            "RSHM_ERR_READ_ONLY", "RSHM_ERR_REMOVED", "RSHM_ERR_SIZE_MISMATCH",
-                           "RSHM_ERR_OWNER_MISMATCH", "RSHM_ERR_NULL_POINTER", "RSHM_ERR_PANIC", "RSHM_ERR_OS"};
-    CHECK(RSHM_ERR_OS == 14 && RSHM_OK == 0, "status values are fixed");
-    for (int i = 0; i <= RSHM_ERR_OS; i++) {
+                           "RSHM_ERR_OWNER_MISMATCH", "RSHM_ERR_NULL_POINTER", "RSHM_ERR_PANIC", "RSHM_ERR_OS",
+                           "RSHM_ERR_TIMEOUT", "RSHM_ERR_WOULD_BLOCK", "RSHM_ERR_OWNER_DIED",
+                           "RSHM_ERR_NOT_RECOVERABLE", "RSHM_ERR_PEER_DIED", "RSHM_ERR_CLOSED", "RSHM_ERR_CORRUPT"};
+    CHECK(RSHM_ERR_OS == 14 && RSHM_OK == 0 && RSHM_ERR_CORRUPT == 21, "status values are fixed");
+    for (int i = 0; i <= RSHM_ERR_CORRUPT; i++) {
         const char *s = rshm_status_str((rshm_status)i);
         CHECK(strncmp(s, names[i], strlen(names[i])) == 0 && s[strlen(names[i])] == ':', "status %d: %s", i, s);
     }
-    int unknown[] = {-1, 15, 1000, INT32_MIN};
+    int unknown[] = {-1, 22, 1000, INT32_MIN};
     for (int i = 0; i < 4; i++)
         CHECK(strcmp(rshm_status_str((rshm_status)unknown[i]), "unknown rshm_status") == 0, "status %d", unknown[i]);
 }
