@@ -187,12 +187,21 @@ test: check-header header-test cargo-test ctests demo-test compat-test preload-t
 	@left=$$(ipcs -m | awk 'NR>3 && NF>=6' | wc -l); test "$$left" -eq 0 || { ipcs -m; echo "tests left $$left segment(s)"; exit 1; }
 	@echo "make test: all passed"
 
-# Side-by-side benchmarks against glibc; ratios are rshm/glibc (1.00 = same cost).
+# Side-by-side benchmarks (see README, Benchmarks): the five calls against
+# glibc, rshm_read/rshm_write against memcpy (both in C, against librshm.so),
+# then channel round trips and throughput against pipes, sockets, SysV queues
+# and semaphores and a spin on one cache line (bench/, a crate make test does
+# not build). Writes target/bench/results.csv and target/bench/chart.png.
 bench: lib
 	@mkdir -p target/bench
 	@$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/calls.c -L$(RELEASE) -lrshm $(RPATH) -o target/bench/calls
-	@./target/bench/calls | tee target/bench/calls.txt
+	@$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/copy.c -L$(RELEASE) -lrshm $(RPATH) -o target/bench/copy
+	@cd bench && $(CARGO) build --release --quiet
+	@echo "== the five calls against glibc"; ./target/bench/calls target/bench/calls.csv
+	@echo "== rshm_write / rshm_read against memcpy"; ./target/bench/copy target/bench/copy.csv
+	@echo "== channels and IPC"; ./bench/target/release/rshm-bench target/bench
 
 clean:
 	$(CARGO) clean
 	rm -f shmfile
+	cd bench && $(CARGO) clean

@@ -1,6 +1,7 @@
 /* The cost of rshm's libc-compatible calls against glibc's, side by side in
  * one run: rounds alternate between the two, and each call's time is the
- * median over rounds. Prints a table of ns per call and the ratio rshm/glibc. */
+ * median over rounds. Prints a table of ns per call and the ratio rshm/glibc,
+ * and writes CSV rows "calls,<call>,0,<glibc ns>,<rshm ns>,<ratio>" to argv[1]. */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
@@ -51,6 +52,8 @@ static int cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static FILE *csv;
+
 static void bench(const char *name, void (*op)(const api_t *), int iterations) {
     double times[2][ROUNDS];
     const api_t *apis[2] = {&GLIBC, &RSHM};
@@ -66,10 +69,12 @@ static void bench(const char *name, void (*op)(const api_t *), int iterations) {
     qsort(times[1], ROUNDS, sizeof(double), cmp);
     double g = times[0][ROUNDS / 2], s = times[1][ROUNDS / 2];
     printf("%-26s %10.1f %10.1f %8.3f\n", name, g, s, s / g);
+    if (csv) fprintf(csv, "calls,%s,0,%.2f,%.2f,%.4f\n", name, g, s, s / g);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     if (unshare(CLONE_NEWIPC) != 0) perror("unshare (continuing in this namespace)");
+    csv = argc > 1 ? fopen(argv[1], "w") : NULL;
     key = 0x52534842;
     shmid = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600);
     if (shmid == -1) { perror("shmget"); return 1; }
@@ -81,5 +86,6 @@ int main(void) {
     bench("shmget(create) + IPC_RMID", op_create_remove, 5000);
     bench("shmget failing (ENOENT)", op_failing_shmget, 20000);
     shmctl(shmid, IPC_RMID, NULL);
+    if (csv) fclose(csv);
     return 0;
 }

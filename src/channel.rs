@@ -29,11 +29,17 @@ pub enum Role {
     Receiver,
 }
 
-/// One side's state, on a cache line of its own.
+/// A side's position, alone on its cache line: written at every message.
+#[repr(C, align(64))]
+struct Position {
+    /// Bytes this side has moved through the ring, ever: the sender's head, the receiver's tail.
+    value: AtomicU64,
+}
+
+/// A side's control words, on a line of their own: written rarely, so that
+/// reading the peer's (at every message) costs no cache-line transfer.
 #[repr(C, align(64))]
 struct Side {
-    /// Bytes this side has moved through the ring, ever: the sender's head, the receiver's tail.
-    position: AtomicU64,
     /// Bumped when this side moves while the peer sleeps: the peer's futex word.
     signal: AtomicU32,
     /// Set while this side sleeps waiting for the peer.
@@ -50,6 +56,8 @@ struct Header {
     version: u32,
     header_size: u32,
     capacity: u64,
+    head: Position,
+    tail: Position,
     sender: Side,
     receiver: Side,
 }
@@ -63,6 +71,8 @@ pub struct Channel {
     segment: OpenSegment,
     role: Role,
     capacity: u64,
+    /// The peer's position when last read: re-read only when it says full (or empty).
+    peer_position: u64,
 }
 
 // SAFETY: the header's fields are atomics or written once before the magic;
@@ -130,6 +140,7 @@ impl Channel {
             segment,
             role,
             capacity,
+            peer_position: 0,
         };
         channel.claim("channel_create")?;
         Ok(channel)
@@ -188,12 +199,14 @@ impl Channel {
                 segment.size()
             )));
         }
-        let channel = Channel {
+        let mut channel = Channel {
             segment,
             role,
             capacity,
+            peer_position: 0,
         };
         channel.check_positions(call)?;
+        channel.peer_position = channel.peer_position_now();
         channel.claim(call)?;
         Ok(channel)
     }
@@ -214,6 +227,20 @@ impl Channel {
         match self.role {
             Role::Sender => &self.header().receiver,
             Role::Receiver => &self.header().sender,
+        }
+    }
+
+    fn my_position(&self) -> &AtomicU64 {
+        match self.role {
+            Role::Sender => &self.header().head.value,
+            Role::Receiver => &self.header().tail.value,
+        }
+    }
+
+    fn peer_position_now(&self) -> u64 {
+        match self.role {
+            Role::Sender => self.header().tail.value.load(Acquire),
+            Role::Receiver => self.header().head.value.load(Acquire),
         }
     }
 
@@ -243,8 +270,8 @@ impl Channel {
     }
 
     fn check_positions(&self, call: &str) -> Result<()> {
-        let head = self.header().sender.position.load(Acquire);
-        let tail = self.header().receiver.position.load(Acquire);
+        let head = self.header().head.value.load(Acquire);
+        let tail = self.header().tail.value.load(Acquire);
         if head < tail || head - tail > self.capacity || tail % 8 != 0 || head % 8 != 0 {
             return Err(Error::Corrupt {
                 call: call.into(),
@@ -305,7 +332,7 @@ impl Channel {
     #[inline]
     fn publish(&self, position: u64) {
         let mine = self.mine();
-        mine.position.store(position, SeqCst);
+        self.my_position().store(position, SeqCst);
         if self.peer().sleeping.load(SeqCst) != 0 {
             mine.signal.fetch_add(1, SeqCst);
             sys::futex_wake(&mine.signal);
@@ -415,10 +442,15 @@ impl Channel {
                 ),
             });
         }
-        let head = self.mine().position.load(Relaxed);
-        let tail = &self.header().receiver.position;
-        let room = || self.capacity - (head - tail.load(Acquire)) >= need;
-        if !room() {
+        let head = self.my_position().load(Relaxed);
+        // Free bytes by a tail read earlier (the real tail can only be further on).
+        let free = |tail: u64| self.capacity.saturating_sub(head - tail);
+        if free(self.peer_position) < need {
+            self.peer_position = self.peer_position_now();
+        }
+        let tail = &self.header().tail.value;
+        let room = || free(tail.load(Acquire)) >= need;
+        if free(self.peer_position) < need {
             if self.peer().closed.load(Acquire) != 0 {
                 return Err(Error::Closed {
                     call: ch_call("channel_send", len),
@@ -445,6 +477,9 @@ impl Channel {
                     ),
                 });
             }
+        }
+        if free(self.peer_position) < need {
+            self.peer_position = self.peer_position_now();
         }
         let length = len as u64;
         // SAFETY: the record fits the free part of the ring (room), which only the sender writes.
@@ -481,10 +516,13 @@ impl Channel {
                 reason: "this is the sending end".into(),
             });
         }
-        let tail = self.mine().position.load(Relaxed);
-        let head = &self.header().sender.position;
+        let tail = self.my_position().load(Relaxed);
+        if self.peer_position == tail {
+            self.peer_position = self.peer_position_now();
+        }
+        let head = &self.header().head.value;
         let ready = || head.load(Acquire) != tail;
-        if !ready() {
+        if self.peer_position == tail {
             if self.peer().closed.load(Acquire) != 0 && !ready() {
                 return Err(Error::Closed {
                     call: ch_call("channel_recv", cap),
@@ -509,7 +547,10 @@ impl Channel {
                 });
             }
         }
-        let available = head.load(Acquire) - tail;
+        if self.peer_position == tail {
+            self.peer_position = self.peer_position_now();
+        }
+        let available = self.peer_position - tail;
         let mut length = 0u64;
         // SAFETY: at least one record is published at tail; its length word is 8 bytes.
         unsafe { self.copy_out(tail, (&mut length as *mut u64).cast(), 8) };
