@@ -21,6 +21,11 @@
 #define RSHM_VERSION_NUMBER 1000
 
 /**
+ * The header's size: the ring starts right after it.
+ */
+#define CHANNEL_HEADER_SIZE 320
+
+/**
  * rshm_options.flags: create the segment if the key has none.
  */
 #define RSHM_CREATE (1 << 0)
@@ -53,9 +58,15 @@
  */
 #define RSHM_HUGE_PAGES (1 << 5)
 
+/**
+ * The bytes a mutex takes in a segment (rshm_mutex_init); its offset must be a multiple of 8.
+ */
+#define RSHM_MUTEX_SIZE 64
 
-
-
+/**
+ * The bytes a channel's header takes before its ring.
+ */
+#define RSHM_CHANNEL_HEADER_SIZE 320
 
 /**
  * rshm_channel_create/open: this end sends.
@@ -66,6 +77,12 @@
  * rshm_channel_create/open: this end receives.
  */
 #define RSHM_CHANNEL_RECEIVER 1
+
+/**
+ * The bytes a mutex takes in the segment: one cache line holding the magic
+ * number and the `pthread_mutex_t` (40 bytes on x86_64, 48 on aarch64).
+ */
+#define MUTEX_SIZE 64
 
 /**
  * How many attachments the registry records; beyond that, attachments work

@@ -63,7 +63,8 @@ struct Header {
 }
 
 /// The header's size: the ring starts right after it.
-pub const CHANNEL_HEADER_SIZE: usize = std::mem::size_of::<Header>();
+pub const CHANNEL_HEADER_SIZE: usize = 320;
+const _: () = assert!(std::mem::size_of::<Header>() == CHANNEL_HEADER_SIZE);
 
 /// A channel end (see the module documentation).
 #[derive(Debug)]

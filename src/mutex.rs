@@ -11,8 +11,10 @@ use std::time::Duration;
 /// "RSHMMUTX": written last by `init_mutex`, checked by every other call.
 const MAGIC: u64 = 0x5253_484d_4d55_5458;
 
-/// The bytes a mutex takes in the segment: the magic number, then the `pthread_mutex_t`.
-pub const MUTEX_SIZE: usize = std::mem::size_of::<MutexCell>();
+/// The bytes a mutex takes in the segment: one cache line holding the magic
+/// number and the `pthread_mutex_t` (40 bytes on x86_64, 48 on aarch64).
+pub const MUTEX_SIZE: usize = 64;
+const _: () = assert!(std::mem::size_of::<MutexCell>() <= MUTEX_SIZE);
 
 #[repr(C)]
 struct MutexCell {

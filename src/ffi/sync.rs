@@ -12,9 +12,12 @@ use libc::{c_int, c_long, c_void};
 use std::time::Duration;
 
 /// The bytes a mutex takes in a segment (rshm_mutex_init); its offset must be a multiple of 8.
-pub const RSHM_MUTEX_SIZE: usize = crate::MUTEX_SIZE;
+pub const RSHM_MUTEX_SIZE: usize = 64;
 /// The bytes a channel's header takes before its ring.
-pub const RSHM_CHANNEL_HEADER_SIZE: usize = crate::CHANNEL_HEADER_SIZE;
+pub const RSHM_CHANNEL_HEADER_SIZE: usize = 320;
+const _: () = assert!(
+    RSHM_MUTEX_SIZE == crate::MUTEX_SIZE && RSHM_CHANNEL_HEADER_SIZE == crate::CHANNEL_HEADER_SIZE
+);
 /// rshm_channel_create/open: this end sends.
 pub const RSHM_CHANNEL_SENDER: c_int = 0;
 /// rshm_channel_create/open: this end receives.

@@ -109,6 +109,29 @@ static void test_null_pointers(void) {
     CHECK(rshm_read_str(seg, 0, NULL, 8) == RSHM_ERR_NULL_POINTER, "read_str(NULL dst)");
     CHECK(rshm_stat(seg, NULL) == RSHM_ERR_NULL_POINTER, "stat(NULL out)");
     rshm_close(seg);
+    /* synchronisation and channels */
+    rshm_sem *sem = (rshm_sem *)&opts;
+    rshm_channel *ch = (rshm_channel *)&opts;
+    size_t len = 0;
+    CHECK(rshm_sem_open(NULL, 0, &sem) == RSHM_ERR_NULL_POINTER && sem == NULL, "sem_open(NULL opts)");
+    CHECK(rshm_sem_open(&opts, 0, NULL) == RSHM_ERR_NULL_POINTER, "sem_open(NULL out)");
+    CHECK(rshm_sem_wait(NULL, 0) == RSHM_ERR_NULL_POINTER, "sem_wait(NULL)");
+    CHECK(rshm_sem_post(NULL) == RSHM_ERR_NULL_POINTER, "sem_post(NULL)");
+    CHECK(rshm_sem_remove(NULL) == RSHM_ERR_NULL_POINTER, "sem_remove(NULL)");
+    rshm_sem_close(NULL);
+    CHECK(rshm_mutex_init(NULL, 0) == RSHM_ERR_NULL_POINTER, "mutex_init(NULL)");
+    CHECK(rshm_mutex_lock(NULL, 0, 0) == RSHM_ERR_NULL_POINTER, "mutex_lock(NULL)");
+    CHECK(rshm_mutex_unlock(NULL, 0) == RSHM_ERR_NULL_POINTER, "mutex_unlock(NULL)");
+    CHECK(rshm_mutex_consistent(NULL, 0) == RSHM_ERR_NULL_POINTER, "mutex_consistent(NULL)");
+    CHECK(rshm_channel_create(NULL, 64, RSHM_CHANNEL_SENDER, &ch) == RSHM_ERR_NULL_POINTER && ch == NULL, "channel_create(NULL)");
+    CHECK(rshm_channel_create(&opts, 64, RSHM_CHANNEL_SENDER, NULL) == RSHM_ERR_NULL_POINTER, "channel_create(NULL out)");
+    CHECK(rshm_channel_open(NULL, RSHM_CHANNEL_RECEIVER, &ch) == RSHM_ERR_NULL_POINTER, "channel_open(NULL)");
+    CHECK(rshm_channel_send(NULL, buf, 1, 0) == RSHM_ERR_NULL_POINTER, "channel_send(NULL)");
+    CHECK(rshm_channel_try_send(NULL, buf, 1) == RSHM_ERR_NULL_POINTER, "channel_try_send(NULL)");
+    CHECK(rshm_channel_recv(NULL, buf, 8, &len, 0) == RSHM_ERR_NULL_POINTER, "channel_recv(NULL)");
+    CHECK(rshm_channel_try_recv(NULL, buf, 8, &len) == RSHM_ERR_NULL_POINTER, "channel_try_recv(NULL)");
+    CHECK(rshm_channel_capacity(NULL) == 0, "channel_capacity(NULL)");
+    rshm_channel_close(NULL);
     /* the libc-compatible calls: NULL is an error too, never a crash */
     CHECK(rshm_ftok(NULL, 1) == -1 && errno == EFAULT, "ftok(NULL)");
     CHECK(strcmp(rshm_last_error(), "ftok(path=NULL, proj_id=1): path is NULL (EFAULT)") == 0, "%s", rshm_last_error());
@@ -400,6 +423,41 @@ static void *thread_body(void *arg) {
     return NULL;
 }
 
+static void test_mutex_and_channel(void) {
+    rshm_segment *seg = open_ok(options(IPC_PRIVATE, 4096, RSHM_CREATE | RSHM_REMOVE_ON_CLOSE));
+    CHECK(rshm_mutex_lock(seg, 0, 0) == RSHM_ERR_CORRUPT, "no mutex there yet: %s", rshm_last_error());
+    CHECK(rshm_mutex_init(seg, 3) == RSHM_ERR_INVALID_ARGUMENT, "misaligned");
+    CHECK(rshm_mutex_init(seg, 4096 - RSHM_MUTEX_SIZE + 8) == RSHM_ERR_OUT_OF_BOUNDS, "past the end");
+    CHECK(rshm_mutex_init(seg, 64) == RSHM_OK, "%s", rshm_last_error());
+    CHECK(rshm_mutex_lock(seg, 64, -1) == RSHM_OK, "lock");
+    CHECK(rshm_mutex_unlock(seg, 64) == RSHM_OK, "unlock");
+    CHECK(rshm_mutex_unlock(seg, 64) == RSHM_ERR_PERMISSION, "unlock twice");
+    rshm_close(seg);
+
+    rshm_options opts = options(0x5253ab01, 0, RSHM_REMOVE_ON_CLOSE);
+    rshm_channel *tx = NULL, *rx = NULL;
+    CHECK(rshm_channel_create(&opts, 64, 7, &tx) == RSHM_ERR_INVALID_ARGUMENT && tx == NULL, "an unknown role");
+    CHECK(rshm_channel_create(&opts, 64, RSHM_CHANNEL_SENDER, &tx) == RSHM_OK, "%s", rshm_last_error());
+    opts.flags = 0;
+    CHECK(rshm_channel_open(&opts, RSHM_CHANNEL_RECEIVER, &rx) == RSHM_OK, "%s", rshm_last_error());
+    CHECK(rshm_channel_capacity(tx) == 64, "capacity");
+    char out[64];
+    size_t len = 0;
+    CHECK(rshm_channel_try_recv(rx, out, sizeof out, &len) == RSHM_ERR_WOULD_BLOCK, "empty");
+    CHECK(rshm_channel_recv(rx, out, sizeof out, &len, 10) == RSHM_ERR_TIMEOUT, "timeout");
+    CHECK(rshm_channel_send(tx, "hello", 6, -1) == RSHM_OK, "send");
+    CHECK(rshm_channel_recv(rx, out, 3, &len, 0) == RSHM_ERR_OUT_OF_BOUNDS && len == 6, "too small: len %zu", len);
+    CHECK(rshm_channel_recv(rx, out, sizeof out, &len, 0) == RSHM_OK && len == 6 && strcmp(out, "hello") == 0, "recv");
+    CHECK(rshm_channel_send(tx, out, 57, 0) == RSHM_ERR_INVALID_ARGUMENT, "larger than capacity - 8");
+    rshm_channel_close(tx);
+    CHECK(rshm_channel_recv(rx, out, sizeof out, &len, -1) == RSHM_ERR_CLOSED, "closed: %s", rshm_last_error());
+    rshm_channel_close(rx);
+    rshm_segment *plain = open_ok(options(0x5253ab02, 4096, RSHM_CREATE | RSHM_REMOVE_ON_CLOSE));
+    rshm_options not_a_channel = options(0x5253ab02, 0, 0);
+    CHECK(rshm_channel_open(&not_a_channel, RSHM_CHANNEL_RECEIVER, &rx) == RSHM_ERR_CORRUPT && rx == NULL, "not a channel");
+    rshm_close(plain);
+}
+
 static void test_threads(void) {
     shared = open_ok(options(IPC_PRIVATE, 8 * 256, RSHM_CREATE | RSHM_REMOVE_ON_CLOSE));
     pthread_t threads[8];
@@ -429,6 +487,7 @@ int main(void) {
     test_remove_on_close();
     test_processes_and_users();
     test_threads();
+    test_mutex_and_channel();
     CHECK(segments_in_namespace() == 0, "every test removed what it made (%d left)", segments_in_namespace());
     unlink(keyfile);
     return harness_summary("handle");
