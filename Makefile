@@ -21,11 +21,12 @@ RPATH    := -Wl,-rpath,'$$ORIGIN/../release'
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
+BINDIR     := $(DESTDIR)$(PREFIX)/bin
 LIBDIR     := $(DESTDIR)$(PREFIX)/lib
 INCDIR     := $(DESTDIR)$(PREFIX)/include/rshm
 PCDIR      := $(LIBDIR)/pkgconfig
 INSTALLED  := $(LIBDIR)/librshm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/librshm.so $(LIBDIR)/librshm.a \
-              $(LIBDIR)/librshm_preload.so $(INCDIR)/rshm.h $(INCDIR)/rshm_compat.h $(PCDIR)/rshm.pc
+              $(LIBDIR)/librshm_preload.so $(INCDIR)/rshm.h $(INCDIR)/rshm_compat.h $(PCDIR)/rshm.pc $(BINDIR)/rshm
 
 .PHONY: all lib run test examples ctests check-header header-test cargo-test demo-test compat-test \
         preload-test install uninstall install-test clean bench fuzz fuzz-differential fuzz-c \
@@ -137,7 +138,8 @@ preload-test: lib
 		$(PRIVATE_IPC) sh tests/preload/run.sh
 
 install: lib
-	install -d $(LIBDIR) $(INCDIR) $(PCDIR)
+	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR)
+	install -m 0755 $(RELEASE)/rshm $(BINDIR)/rshm
 	install -m 0755 $(RELEASE)/librshm.so $(LIBDIR)/librshm.so.$(VERSION)
 	ln -sf librshm.so.$(VERSION) $(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(LIBDIR)/librshm.so

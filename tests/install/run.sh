@@ -54,9 +54,12 @@ LD_PRELOAD="$lib/librshm_preload.so" RSHM_TRACE=1 ./legacy 2>&1 | grep -q "shmge
 printf '#include <stddef.h>\n#include <sys/shm.h>\nint main(void){int id=shmget(IPC_PRIVATE,1,IPC_CREAT|0600);return shmctl(id,IPC_RMID,NULL);}\n' > plain.c
 ${CC:-cc} plain.c -o plain
 LD_PRELOAD="$lib/librshm_preload.so" RSHM_TRACE=1 ./plain 2>&1 | grep -q "shmget(key=0x00000000" || fail "the installed preload does not trace"
+# The command.
+"$PREFIX_DIR/bin/rshm" --help | grep -q "Exit codes" || fail "the rshm command is not installed"
+
 # make uninstall removes exactly what make install put there.
 cd "$OLDPWD"
 ${MAKE:-make} --no-print-directory -s uninstall PREFIX="$PREFIX_DIR" > /dev/null
 left=$(find "$PREFIX_DIR" -mindepth 1 -not -type d)
 [ -z "$left" ] || fail "uninstall left: $left"
-echo "install: soname chain, pkg-config builds (shared, static with Libs.private, compat header, preload); uninstall leaves nothing"
+echo "install: soname chain, pkg-config builds (shared, static with Libs.private, compat header, preload), the rshm command; uninstall leaves nothing"
