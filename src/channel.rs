@@ -10,6 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::open::{OpenOptions, OpenSegment};
+use crate::process::alive;
 use crate::sys;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
 use std::time::{Duration, Instant};
@@ -86,27 +87,6 @@ fn ch_call(what: &str, len: usize) -> String {
 
 fn record_size(len: usize) -> u64 {
     8 + (len as u64).div_ceil(8) * 8
-}
-
-fn alive(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: kill with signal 0 only checks.
-    if unsafe { libc::kill(pid, 0) } != 0
-        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-    {
-        return false;
-    }
-    // A zombie is dead for our purpose (its parent may be the one waiting for it).
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.trim_start().chars().next())
-                != Some('Z')
-        }
-        Err(_) => true,
-    }
 }
 
 impl Channel {

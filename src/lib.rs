@@ -28,6 +28,7 @@ mod flags;
 mod key;
 mod mutex;
 mod open;
+pub mod process;
 pub mod registry;
 mod segment;
 mod sem;

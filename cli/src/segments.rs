@@ -1,6 +1,7 @@
 //! The segments of the IPC namespace as /proc/sysvipc/shm lists them, with
 //! what the listing adds: owner names, whether the pids live, orphans.
 
+pub use rshm::process::alive;
 use std::ffi::CStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -75,27 +76,6 @@ fn parse(line: &str) -> Option<Listed> {
         rss: n(14) as u64,
         swap: n(15) as u64,
     })
-}
-
-/// Whether `pid` names a live process (a zombie is not).
-pub fn alive(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: kill with signal 0 only checks.
-    if unsafe { libc::kill(pid, 0) } != 0
-        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-    {
-        return false;
-    }
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.trim_start().chars().next())
-                != Some('Z')
-        }
-        Err(_) => true, // another pid namespace: assume alive, never call it an orphan
-    }
 }
 
 /// The user name for `uid`, or the number.

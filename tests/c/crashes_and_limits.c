@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "rshm.h"
+#include "options.h"
 
 static int segments(void) {
     struct shm_info info;
@@ -29,14 +30,6 @@ static void sysctl(const char *name, const char *value) {
     close(fd);
 }
 
-static rshm_options options(key_t key, size_t size, unsigned flags) {
-    rshm_options opts;
-    memset(&opts, 0, sizeof opts);
-    opts.key = key;
-    opts.size = size;
-    opts.flags = flags;
-    return opts;
-}
 
 /* ---- SIGKILL while attached ---- */
 enum how { HANDLE_REMOVED, HANDLE_PRIVATE_REMOVE_ON_CLOSE, LIBC_RMID, HANDLE_KEYED_REMOVE_ON_CLOSE };

@@ -156,14 +156,15 @@ static void clean_namespace(void) {
     }
 }
 
-/* Runs `op` in a child as user nobody; the child's outcome comes back by pipe. */
-static void as_nobody(void (*op)(void *), void *arg) {
+/* Runs `op` in a forked child (as user nobody if `as_nobody`); the child's
+ * outcome comes back by pipe and becomes this run's. */
+static void in_child_as(int as_nobody, void (*op)(void *), void *arg) {
     int fds[2];
     if (pipe(fds) != 0) { perror("pipe"); exit(2); }
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        if (setgid(NOBODY) != 0 || setuid(NOBODY) != 0) { perror("setuid"); _exit(2); }
+        if (as_nobody && (setgid(NOBODY) != 0 || setuid(NOBODY) != 0)) { perror("setuid"); _exit(2); }
         op(arg);
         ssize_t n = write(fds[1], out, sizeof *out);
         _exit(n == (ssize_t)sizeof *out ? 0 : 2);
@@ -178,26 +179,8 @@ static void as_nobody(void (*op)(void *), void *arg) {
     *out = child;
 }
 
-/* Runs `op` in a forked child of the same user. */
-static void in_child(void (*op)(void *), void *arg) {
-    int fds[2];
-    if (pipe(fds) != 0) { perror("pipe"); exit(2); }
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        op(arg);
-        ssize_t n = write(fds[1], out, sizeof *out);
-        _exit(n == (ssize_t)sizeof *out ? 0 : 2);
-    }
-    close(fds[1]);
-    outcome_t child;
-    ssize_t n = read(fds[0], &child, sizeof child);
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    if (n != (ssize_t)sizeof child) { fprintf(stderr, "child gave no outcome\n"); exit(2); }
-    *out = child;
-}
+static void as_nobody(void (*op)(void *), void *arg) { in_child_as(1, op, arg); }
+static void in_child(void (*op)(void *), void *arg) { in_child_as(0, op, arg); }
 
 static const char *errname(int err) {
     switch (err) {

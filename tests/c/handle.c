@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "rshm.h"
+#include "options.h"
 
 #define NOBODY 65534
 
@@ -24,14 +25,6 @@ static int segments_in_namespace(void) {
     return info.used_ids;
 }
 
-static rshm_options options(key_t key, size_t size, unsigned flags) {
-    rshm_options opts;
-    memset(&opts, 0, sizeof opts);
-    opts.key = key;
-    opts.size = size;
-    opts.flags = flags;
-    return opts;
-}
 
 static rshm_segment *open_ok(rshm_options opts) {
     rshm_segment *seg = NULL;
