@@ -468,3 +468,36 @@ fn a_sender_killed_mid_stream_is_detected_after_its_messages_are_drained() {
     assert!(matches!(error, Error::PeerDied { .. }), "{error}");
     reap(receiver_pid);
 }
+
+#[test]
+fn two_threads_stream_200000_messages_of_varying_length_over_many_laps() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let mut rx = Channel::create(
+        OpenOptions::new().key(key).remove_on_close(true),
+        65536,
+        Role::Receiver,
+    )
+    .unwrap();
+    let mut tx = Channel::open(OpenOptions::new().key(key), Role::Sender).unwrap();
+    let sender = std::thread::spawn(move || {
+        for i in 0..200_000u32 {
+            let mut message = vec![(i % 251) as u8; 8 + (i as usize % 248)];
+            message[..4].copy_from_slice(&i.to_le_bytes());
+            tx.send(&message, None).unwrap();
+        }
+    });
+    let mut buf = [0u8; 256];
+    for i in 0..200_000u32 {
+        let len = rx
+            .recv(&mut buf, None)
+            .unwrap_or_else(|error| panic!("message {i}: {error}"));
+        assert_eq!(len, 8 + (i as usize % 248), "message {i}");
+        assert_eq!(u32::from_le_bytes(buf[..4].try_into().unwrap()), i);
+        assert!(
+            buf[4..len].iter().all(|&b| b == (i % 251) as u8),
+            "message {i} intact"
+        );
+    }
+    sender.join().unwrap();
+}
