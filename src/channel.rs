@@ -5,8 +5,14 @@
 //! `open` refuses a segment whose layout is not a channel's.
 //!
 //! Layout: a header (magic, version, sizes), the sender's cache line (head),
-//! the receiver's (tail), then the ring. Each message is an 8-byte length
-//! followed by its bytes, padded to 8; a message may wrap around the ring's end.
+//! the receiver's (tail), then the ring. Each message is an 8-byte word
+//! holding its length + 1, then its bytes, padded to 8; a message may wrap
+//! around the ring's end. The sender writes the word last (Release), so the
+//! receiver polls the word itself: one cache line brings it both the news and
+//! a small message, and it may read a message before the sender publishes the
+//! head (its tail may run ahead of the head for a moment). The receiver zeroes
+//! each word it consumes; the sender zeroes the word after its message when
+//! that lies in free space (old bytes there could otherwise pass for a word).
 
 use crate::error::{Error, Result};
 use crate::open::{OpenOptions, OpenSegment};
@@ -17,7 +23,7 @@ use std::time::{Duration, Instant};
 
 /// "RSHMCHAN", written last when a channel is made.
 const MAGIC: u64 = 0x5253_484d_4348_414e;
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// How often a sleeping side wakes to check that its peer still lives.
 const LIVENESS_CHECK: Duration = Duration::from_millis(50);
 /// Busy polls before sleeping: enough to catch a peer that answers within microseconds.
@@ -253,7 +259,8 @@ impl Channel {
     fn check_positions(&self, call: &str) -> Result<()> {
         let head = self.header().head.value.load(Acquire);
         let tail = self.header().tail.value.load(Acquire);
-        if head < tail || head - tail > self.capacity || tail % 8 != 0 || head % 8 != 0 {
+        // The receiver may run ahead of the published head by what it read early.
+        if head.abs_diff(tail) > self.capacity || tail % 8 != 0 || head % 8 != 0 {
             return Err(Error::Corrupt {
                 call: call.into(),
                 reason: format!(
@@ -278,6 +285,13 @@ impl Channel {
     /// The segment the channel lives in.
     pub fn segment(&self) -> &OpenSegment {
         &self.segment
+    }
+
+    /// The length word of the message at position `at` (8-aligned).
+    fn word(&self, at: u64) -> &AtomicU64 {
+        // SAFETY: at % capacity is 8-aligned and at most capacity - 8: inside the
+        // ring, which starts 64-aligned; these 8 bytes are only used atomically.
+        unsafe { &*(self.ring().add((at % self.capacity) as usize) as *const AtomicU64) }
     }
 
     /// Copies `len` bytes into the ring at position `at`, wrapping at its end.
@@ -425,7 +439,7 @@ impl Channel {
         }
         let head = self.my_position().load(Relaxed);
         // Free bytes by a tail read earlier (the real tail can only be further on).
-        let free = |tail: u64| self.capacity.saturating_sub(head - tail);
+        let free = |tail: u64| self.capacity.saturating_sub(head.saturating_sub(tail));
         if free(self.peer_position) < need {
             self.peer_position = self.peer_position_now();
         }
@@ -462,13 +476,20 @@ impl Channel {
         if free(self.peer_position) < need {
             self.peer_position = self.peer_position_now();
         }
-        let length = len as u64;
-        // SAFETY: the record fits the free part of the ring (room), which only the sender writes.
-        unsafe {
-            self.copy_in(head, (&length as *const u64).cast(), 8);
-            self.copy_in(head + 8, message, len);
+        let next = head + need;
+        // The word after this message: zero it when it lies in free space (old
+        // bytes live there); when the ring is exactly full it is the receiver's
+        // unread word, which the receiver zeroes once read.
+        if self.capacity - (next - self.peer_position) < 8 {
+            self.peer_position = self.peer_position_now();
         }
-        self.publish(head + need);
+        // SAFETY: the record fits the free part of the ring (room), which only the sender writes.
+        unsafe { self.copy_in(head + 8, message, len) };
+        if self.capacity - (next - self.peer_position) >= 8 {
+            self.word(next).store(0, Relaxed);
+        }
+        self.word(head).store(len as u64 + 1, Release);
+        self.publish(next);
         Ok(())
     }
 
@@ -498,12 +519,12 @@ impl Channel {
             });
         }
         let tail = self.my_position().load(Relaxed);
-        if self.peer_position == tail {
-            self.peer_position = self.peer_position_now();
-        }
+        let word = self.word(tail);
         let head = &self.header().head.value;
-        let ready = || head.load(Acquire) != tail;
-        if self.peer_position == tail {
+        // The word is what to poll (one cache line); the head is what a sleeper must
+        // check, and it may still lag behind our tail after we read a message early.
+        let ready = || word.load(Acquire) != 0 || head.load(SeqCst) > tail;
+        if word.load(Acquire) == 0 {
             if self.peer().closed.load(Acquire) != 0 && !ready() {
                 return Err(Error::Closed {
                     call: ch_call("channel_recv", cap),
@@ -528,18 +549,14 @@ impl Channel {
                 });
             }
         }
-        if self.peer_position == tail {
-            self.peer_position = self.peer_position_now();
-        }
-        let available = self.peer_position - tail;
-        let mut length = 0u64;
-        // SAFETY: at least one record is published at tail; its length word is 8 bytes.
-        unsafe { self.copy_out(tail, (&mut length as *mut u64).cast(), 8) };
-        if length > u32::MAX as u64 || record_size(length as usize) > available {
+        // The sender sets the word before it moves the head: either way the word is set now.
+        let length = word.load(Acquire).wrapping_sub(1);
+        if length > u32::MAX as u64 || record_size(length as usize) > self.capacity {
             return Err(Error::Corrupt {
                 call: ch_call("channel_recv", cap),
                 reason: format!(
-                    "a message claims {length} bytes, more than the {available} published"
+                    "a message claims {length} bytes, more than the ring's {}",
+                    self.capacity
                 ),
             });
         }
@@ -555,6 +572,7 @@ impl Channel {
         }
         // SAFETY: len <= cap, and the record is published (checked above).
         unsafe { self.copy_out(tail + 8, buf, len) };
+        word.store(0, Relaxed);
         self.publish(tail + record_size(len));
         Ok(len)
     }
