@@ -40,30 +40,40 @@ impl Segment {
     /// # Ok::<(), rshm::Error>(())
     /// ```
     pub fn attach(self, flags: AttachFlags) -> Result<Attachment> {
+        self.attach_sized(flags, None)
+    }
+
+    /// `attach`, for a caller that knows the segment's size already (no IPC_STAT then).
+    pub(crate) fn attach_sized(
+        self,
+        flags: AttachFlags,
+        size: Option<usize>,
+    ) -> Result<Attachment> {
         // SAFETY: with a NULL address the kernel picks an unused range, so nothing is replaced.
-        let addr = unsafe { self.attach_raw(std::ptr::null(), flags, Validation::Strict) }?;
-        let info = match self.stat() {
-            Ok(info) => info,
+        let addr = unsafe { self.shmat(std::ptr::null(), flags, Validation::Strict) }?;
+        let size = match size.map_or_else(|| self.stat().map(|info| info.size), Ok) {
+            Ok(size) => size,
             Err(error) => {
                 // SAFETY: addr was attached just now and nobody has seen it.
-                let _ = unsafe { detach_raw(addr) };
+                let _ = unsafe { sys::shmdt(addr) };
                 return Err(error);
             }
         };
+        let read_only = flags.contains(AttachFlags::READ_ONLY);
         registry::insert(
             addr as usize,
             AttachmentRecord {
                 shmid: self.id(),
-                size: info.size,
-                read_only: flags.contains(AttachFlags::READ_ONLY),
+                size,
+                read_only,
             },
         );
         Ok(Attachment {
-            // The kernel never maps a segment at address 0.
-            addr: NonNull::new(addr.cast()).expect("shmat returned NULL"),
-            size: info.size,
+            // A successful shmat never maps at address 0 (mmap_min_addr forbids it).
+            addr: NonNull::new(addr.cast()).unwrap_or(NonNull::dangling()),
+            size,
             segment: self,
-            read_only: flags.contains(AttachFlags::READ_ONLY),
+            read_only,
         })
     }
 
@@ -80,12 +90,8 @@ impl Segment {
         flags: AttachFlags,
         validation: Validation,
     ) -> Result<*mut c_void> {
-        if validation == Validation::Strict && !AttachFlags::all().contains(flags) {
-            return Err(refuse_attach_flags(self, addr, flags));
-        }
         // SAFETY: forwarded contract.
-        let mapped = unsafe { sys::shmat(self.id(), addr, flags.bits() as i32) }
-            .map_err(|errno| explain_attach(errno, self, addr, flags))?;
+        let mapped = unsafe { self.shmat(addr, flags, validation) }?;
         let mut record = AttachmentRecord {
             shmid: self.id(),
             size: 0,
@@ -101,6 +107,27 @@ impl Segment {
         }
         registry::insert(mapped as usize, record);
         Ok(mapped)
+    }
+}
+
+impl Segment {
+    /// The checked `shmat` syscall alone, explained on failure; nothing is recorded.
+    ///
+    /// # Safety
+    /// As [`Segment::attach_raw`].
+    #[inline]
+    unsafe fn shmat(
+        self,
+        addr: *const c_void,
+        flags: AttachFlags,
+        validation: Validation,
+    ) -> Result<*mut c_void> {
+        if validation == Validation::Strict && !AttachFlags::all().contains(flags) {
+            return Err(refuse_attach_flags(self, addr, flags));
+        }
+        // SAFETY: forwarded contract.
+        unsafe { sys::shmat(self.id(), addr, flags.bits() as i32) }
+            .map_err(|errno| explain_attach(errno, self, addr, flags))
     }
 }
 

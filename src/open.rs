@@ -287,36 +287,18 @@ fn finish_open(
     segment: Segment,
     created: bool,
 ) -> Result<OpenSegment> {
-    let info = segment.stat()?;
-    if !created {
-        if info.size < options.size {
-            return Err(Error::SizeMismatch {
-                call: options.call(),
-                requested: options.size,
-                actual: info.size,
-            });
-        }
-        // SAFETY: geteuid cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if options.verify_owner && (info.cuid != me || info.uid != me) {
-            return Err(Error::OwnerMismatch {
-                call: options.call(),
-                reason: format!(
-                    "segment {} was created by uid {} and is owned by uid {}, not by the caller (uid {me}); \
-                     someone else may have made it on this key first",
-                    segment.id(),
-                    info.cuid,
-                    info.uid
-                ),
-            });
-        }
-    }
+    // A segment this call made has the size it asked for; one it found is checked.
+    let size = if created {
+        options.size
+    } else {
+        check_existing(options, segment)?
+    };
     let flags = if options.read_only {
         AttachFlags::READ_ONLY
     } else {
         AttachFlags::empty()
     };
-    let attachment = segment.attach(flags)?;
+    let attachment = segment.attach_sized(flags, Some(size))?;
     let open = OpenSegment {
         attachment,
         key,
@@ -329,6 +311,34 @@ fn finish_open(
         open.remove()?;
     }
     Ok(open)
+}
+
+/// An existing segment must be at least as large as asked and, with
+/// `verify_owner`, made and owned by the caller. Returns its size.
+fn check_existing(options: &OpenOptions, segment: Segment) -> Result<usize> {
+    let info = segment.stat()?;
+    if info.size < options.size {
+        return Err(Error::SizeMismatch {
+            call: options.call(),
+            requested: options.size,
+            actual: info.size,
+        });
+    }
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if options.verify_owner && (info.cuid != me || info.uid != me) {
+        return Err(Error::OwnerMismatch {
+            call: options.call(),
+            reason: format!(
+                "segment {} was created by uid {} and is owned by uid {}, not by the caller (uid {me}); \
+                 someone else may have made it on this key first",
+                segment.id(),
+                info.cuid,
+                info.uid
+            ),
+        });
+    }
+    Ok(info.size)
 }
 
 impl OpenSegment {
