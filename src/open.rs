@@ -200,14 +200,20 @@ impl OpenOptions {
         self.mode.bits()
     }
 
-    /// The checks that need no syscall (`open` makes them first).
-    pub fn validate(&self) -> Result<()> {
+    /// The checks every SysV object shares (segments and semaphores alike).
+    pub(crate) fn validate_mode_and_flags(&self) -> Result<()> {
         if self.mode.bits() & !Mode::all().bits() != 0 {
             return Err(self.invalid(format!("mode 0{:o} has bits beyond 0777", self.mode.bits())));
         }
         if self.exclusive && !self.create {
             return Err(self.invalid("EXCLUSIVE needs CREATE"));
         }
+        Ok(())
+    }
+
+    /// The checks that need no syscall (`open` makes them first).
+    pub fn validate(&self) -> Result<()> {
+        self.validate_mode_and_flags()?;
         if self.create && self.size == 0 {
             return Err(self.invalid("creating a segment needs a size above 0"));
         }

@@ -45,6 +45,7 @@ impl Semaphore {
     /// for the key `options` describe; mode, `exclusive` and `verify_owner`
     /// apply as for segments; `size` is ignored.
     pub fn open(options: &OpenOptions, initial: u16) -> Result<Semaphore> {
+        options.validate_mode_and_flags()?;
         let key = options.resolve_key()?;
         let call = format!("sem_open(key={key}, initial={initial})");
         if key == Key::PRIVATE && !options.create_flag() {

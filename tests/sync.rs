@@ -74,6 +74,22 @@ fn semaphore_counts_times_out_and_refuses_bad_opens() {
     let error = Semaphore::open(OpenOptions::new().key(unique_key(line!())), 0).unwrap_err();
     assert!(matches!(error, Error::NotFound { .. }), "{error}");
     assert!(error.to_string().starts_with("sem_open(key=0x"), "{error}");
+    let wide = Semaphore::open(
+        OpenOptions::new()
+            .key(key)
+            .create(true)
+            .mode(rshm::Mode::from_bits_retain(0o1777)),
+        0,
+    );
+    assert!(
+        matches!(wide, Err(Error::InvalidArgument { .. })),
+        "{wide:?}"
+    );
+    let exclusive = Semaphore::open(OpenOptions::new().key(key).exclusive(true), 0);
+    assert!(
+        matches!(exclusive, Err(Error::InvalidArgument { .. })),
+        "{exclusive:?}"
+    );
 }
 
 struct RemoveSem<'a>(&'a Semaphore);

@@ -61,7 +61,7 @@ fuzz_target!(|input: Input| {
     let name = unsafe { CStr::from_ptr(rshm_status_str(StatusCode(input.status))) };
     assert!(!name.to_bytes().is_empty());
 
-    // rshm_options parse and check without a syscall (path NULL); a refusal says why.
+    // rshm_options parse and check (as rshm_open does) without a syscall (path NULL); a refusal says why.
     let opts = rshm_options {
         path: std::ptr::null(),
         proj_id: input.proj_id,
@@ -70,7 +70,7 @@ fuzz_target!(|input: Input| {
         mode: input.opts_mode,
         flags: input.opts_flags,
     };
-    match options_from_c(&opts) {
+    match options_from_c(&opts).and_then(|options| options.validate()) {
         Ok(_) => {
             assert!(input.opts_flags & !0x3f == 0, "undefined flags accepted");
             assert!(input.opts_mode & !0o777 == 0, "a mode beyond 0777 accepted");

@@ -200,8 +200,9 @@ pub(crate) fn require<T>(ptr: *const T, call: &str, argument: &'static str) -> c
     }
 }
 
-/// The Rust options for C's `rshm_options`, checked as `rshm_open` checks them
-/// before any syscall; `path` (when not NULL) becomes its ftok key here.
+/// The Rust options for C's `rshm_options`: C values become typed ones here
+/// (undefined flag bits are refused, `path` becomes its ftok key); the rules
+/// of each use are checked by the Rust API that receives them.
 pub fn options_from_c(opts: &rshm_options) -> crate::Result<OpenOptions> {
     let unknown = opts.flags & !ALL_FLAGS;
     if unknown != 0 {
@@ -232,7 +233,6 @@ pub fn options_from_c(opts: &rshm_options) -> crate::Result<OpenOptions> {
         .remove_on_close(opts.flags & RSHM_REMOVE_ON_CLOSE != 0)
         .verify_owner(opts.flags & RSHM_VERIFY_OWNER != 0)
         .huge_pages(opts.flags & RSHM_HUGE_PAGES != 0);
-    options.validate()?;
     Ok(options)
 }
 

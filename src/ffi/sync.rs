@@ -72,10 +72,7 @@ pub extern "C" fn rshm_sem_open(
         require(out, "rshm_sem_open", "out")?;
         // SAFETY: out is not NULL.
         unsafe { out.write(std::ptr::null_mut()) };
-        let opts = non_null(opts, "rshm_sem_open", "opts")?;
-        // The handle API's checks want a size to create; a semaphore has none.
-        let sized = rshm_options { size: 1, ..*opts };
-        let options = options_from_c(&sized)?;
+        let options = options_from_c(non_null(opts, "rshm_sem_open", "opts")?)?;
         put(
             out,
             rshm_sem {
@@ -180,12 +177,8 @@ pub extern "C" fn rshm_channel_create(
         // SAFETY: out is not NULL.
         unsafe { out.write(std::ptr::null_mut()) };
         let role = self::role(role, "rshm_channel_create")?;
-        let opts = non_null(opts, "rshm_channel_create", "opts")?;
-        let options = options_from_c(&rshm_options {
-            size: 1,
-            flags: opts.flags | super::handle::RSHM_CREATE,
-            ..*opts
-        })?;
+        // Channel::create sets CREATE, EXCLUSIVE and the size itself.
+        let options = options_from_c(non_null(opts, "rshm_channel_create", "opts")?)?;
         put(
             out,
             rshm_channel {
