@@ -96,8 +96,10 @@ impl Segment {
         validation: Validation,
     ) -> Result<Segment> {
         let shmflg = (flags.bits() | mode.bits()) as i32;
-        if validation == Validation::Strict && !get_flags_are_defined(flags, mode) {
-            return Err(refuse_get_flags(key, size, flags, mode));
+        if validation == Validation::Strict {
+            if let Some(problem) = flag_problem(flags, mode) {
+                return Err(refuse_get_flags(key, size, flags, mode, problem));
+            }
         }
         match sys::shmget(key.raw(), size, shmflg) {
             Ok(id) => Ok(Segment { id }),
@@ -190,35 +192,53 @@ fn mode_of(shmflg: i32) -> u32 {
     shmflg as u32 & Mode::all().bits()
 }
 
-/// Whether `shmget`'s flags pass the strict checks (the fast path of `check_get_flags`).
+/// What the strict checks refuse in `shmget`'s flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlagProblem {
+    /// Bits outside the defined flags and the 0777 permission bits.
+    Undefined(u32),
+    /// A SHM_HUGE_* page size without SHM_HUGETLB.
+    HugeSizeWithoutHugetlb,
+}
+
+impl FlagProblem {
+    fn reason(self) -> String {
+        match self {
+            FlagProblem::Undefined(bits) => format!(
+                "flags has undefined bits 0{bits:o}; shmget accepts 0777 permission bits, IPC_CREAT, \
+                 IPC_EXCL, SHM_HUGETLB, SHM_NORESERVE and a SHM_HUGE_* size with SHM_HUGETLB"
+            ),
+            FlagProblem::HugeSizeWithoutHugetlb => "a SHM_HUGE_* page size is given without SHM_HUGETLB".into(),
+        }
+    }
+}
+
+/// The strict checks of `shmget`'s flags (no allocation: this is on the success path).
 #[inline]
-fn get_flags_are_defined(flags: GetFlags, mode: Mode) -> bool {
-    let defined = flags.bits() & !GetFlags::all().bits() | mode.bits() & !Mode::all().bits() == 0;
-    defined && (flags.contains(GetFlags::HUGETLB) || !flags.intersects(GetFlags::HUGE_PAGE_SIZE))
+fn flag_problem(flags: GetFlags, mode: Mode) -> Option<FlagProblem> {
+    let undefined = flags.bits() & !GetFlags::all().bits() | mode.bits() & !Mode::all().bits();
+    if undefined != 0 {
+        Some(FlagProblem::Undefined(undefined))
+    } else if flags.intersects(GetFlags::HUGE_PAGE_SIZE) && !flags.contains(GetFlags::HUGETLB) {
+        Some(FlagProblem::HugeSizeWithoutHugetlb)
+    } else {
+        None
+    }
 }
 
 #[cold]
 #[inline(never)]
-fn refuse_get_flags(key: Key, size: usize, flags: GetFlags, mode: Mode) -> Error {
+fn refuse_get_flags(
+    key: Key,
+    size: usize,
+    flags: GetFlags,
+    mode: Mode,
+    problem: FlagProblem,
+) -> Error {
     Error::InvalidArgument {
         call: shmget_call(key, size, (flags.bits() | mode.bits()) as i32),
-        reason: check_get_flags(flags, mode).err().unwrap_or_default(),
+        reason: problem.reason(),
     }
-}
-
-/// The strict checks of `shmget`'s flags: the reason for refusing them, if any.
-fn check_get_flags(flags: GetFlags, mode: Mode) -> Result<(), String> {
-    let undefined = flags.bits() & !GetFlags::all().bits() | mode.bits() & !Mode::all().bits();
-    if undefined != 0 {
-        return Err(format!(
-            "flags has undefined bits 0{undefined:o}; shmget accepts 0777 permission bits, IPC_CREAT, \
-             IPC_EXCL, SHM_HUGETLB, SHM_NORESERVE and a SHM_HUGE_* size with SHM_HUGETLB"
-        ));
-    }
-    if flags.intersects(GetFlags::HUGE_PAGE_SIZE) && !flags.contains(GetFlags::HUGETLB) {
-        return Err("a SHM_HUGE_* page size is given without SHM_HUGETLB".into());
-    }
-    Ok(())
 }
 
 /// Why `shmget` failed, in words. Runs on the error path only; it may look
@@ -287,15 +307,23 @@ mod tests {
     #[test]
     fn undefined_get_flags_are_refused() {
         let (flags, mode) = GetFlags::split_c(libc::IPC_CREAT | 0o20000 | 0o600);
-        assert!(check_get_flags(flags, mode)
-            .unwrap_err()
+        assert_eq!(
+            flag_problem(flags, mode),
+            Some(FlagProblem::Undefined(0o20000))
+        );
+        assert!(FlagProblem::Undefined(0o20000)
+            .reason()
             .contains("bits 020000;"));
         let (flags, mode) = GetFlags::split_c(libc::IPC_CREAT | (21 << 26) | 0o600);
-        assert!(check_get_flags(flags, mode)
-            .unwrap_err()
+        assert_eq!(
+            flag_problem(flags, mode),
+            Some(FlagProblem::HugeSizeWithoutHugetlb)
+        );
+        assert!(FlagProblem::HugeSizeWithoutHugetlb
+            .reason()
             .contains("without SHM_HUGETLB"));
         let (flags, mode) =
             GetFlags::split_c(libc::IPC_CREAT | libc::SHM_HUGETLB | (21 << 26) | 0o600);
-        assert_eq!(check_get_flags(flags, mode), Ok(()));
+        assert_eq!(flag_problem(flags, mode), None);
     }
 }
