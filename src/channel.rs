@@ -334,6 +334,54 @@ impl Channel {
         }
     }
 
+    /// The slow path of send and recv (`what`): `Closed` if the peer closed and
+    /// `ready` still fails, `WouldBlock` for a zero timeout (`idle` says why),
+    /// else waits, with `TimedOut` (`missed` says what did not happen) at the end.
+    fn wait_until(
+        &self,
+        what: &str,
+        len: usize,
+        timeout: Option<Duration>,
+        ready: impl Fn() -> bool,
+        idle: &str,
+        missed: &str,
+    ) -> Result<()> {
+        let call = || ch_call(&format!("channel_{what}"), len);
+        if self.peer().closed.load(Acquire) != 0 && !ready() {
+            return Err(Error::Closed {
+                call: call(),
+                reason: format!("the {} closed the channel", self.peer_name()),
+            });
+        }
+        if timeout == Some(Duration::ZERO) {
+            return Err(Error::WouldBlock {
+                call: ch_call(&format!("channel_try_{what}"), len),
+                reason: idle.into(),
+            });
+        }
+        if self.wait_for(
+            &format!("channel_{what}"),
+            len,
+            timeout.map(|t| Instant::now() + t),
+            ready,
+        )? {
+            Ok(())
+        } else {
+            Err(Error::TimedOut {
+                call: call(),
+                reason: format!("{missed} within {:?}", timeout.unwrap_or_default()),
+            })
+        }
+    }
+
+    /// The other end, in words.
+    fn peer_name(&self) -> &'static str {
+        match self.role {
+            Role::Sender => "receiver",
+            Role::Receiver => "sender",
+        }
+    }
+
     /// Waits until `ready()` holds: spins, then sleeps on the peer's signal,
     /// checking that the peer lives. `Ok(false)` on timeout.
     fn wait_for(
@@ -361,14 +409,7 @@ impl Channel {
                 mine.sleeping.store(0, SeqCst);
                 return Err(Error::Closed {
                     call: ch_call(what, len),
-                    reason: format!(
-                        "the {} closed the channel",
-                        if self.role == Role::Sender {
-                            "receiver"
-                        } else {
-                            "sender"
-                        }
-                    ),
+                    reason: format!("the {} closed the channel", self.peer_name()),
                 });
             }
             let pid = peer.pid.load(Acquire);
@@ -376,14 +417,7 @@ impl Channel {
                 mine.sleeping.store(0, SeqCst);
                 return Err(Error::PeerDied {
                     call: ch_call(what, len),
-                    reason: format!(
-                        "the {} (pid {pid}) died",
-                        if self.role == Role::Sender {
-                            "receiver"
-                        } else {
-                            "sender"
-                        }
-                    ),
+                    reason: format!("the {} (pid {pid}) died", self.peer_name()),
                 });
             }
             let mut slice = LIVENESS_CHECK;
@@ -399,6 +433,7 @@ impl Channel {
                 tv_sec: 0,
                 tv_nsec: slice.as_nanos() as libc::c_long,
             };
+            // Woken, timed out or interrupted: the loop checks again either way.
             sys::futex_wait(&peer.signal, signal, Some(&timeout));
             mine.sleeping.store(0, SeqCst);
         }
@@ -446,32 +481,14 @@ impl Channel {
         let tail = &self.header().tail.value;
         let room = || free(tail.load(Acquire)) >= need;
         if free(self.peer_position) < need {
-            if self.peer().closed.load(Acquire) != 0 {
-                return Err(Error::Closed {
-                    call: ch_call("channel_send", len),
-                    reason: "the receiver closed the channel".into(),
-                });
-            }
-            if timeout == Some(Duration::ZERO) {
-                return Err(Error::WouldBlock {
-                    call: ch_call("channel_try_send", len),
-                    reason: "the ring is full".into(),
-                });
-            }
-            if !self.wait_for(
-                "channel_send",
+            self.wait_until(
+                "send",
                 len,
-                timeout.map(|t| Instant::now() + t),
+                timeout,
                 room,
-            )? {
-                return Err(Error::TimedOut {
-                    call: ch_call("channel_send", len),
-                    reason: format!(
-                        "the receiver made no room within {:?}",
-                        timeout.unwrap_or_default()
-                    ),
-                });
-            }
+                "the ring is full",
+                "the receiver made no room",
+            )?;
         }
         if free(self.peer_position) < need {
             self.peer_position = self.peer_position_now();
@@ -525,29 +542,14 @@ impl Channel {
         // check, and it may still lag behind our tail after we read a message early.
         let ready = || word.load(Acquire) != 0 || head.load(SeqCst) > tail;
         if word.load(Acquire) == 0 {
-            if self.peer().closed.load(Acquire) != 0 && !ready() {
-                return Err(Error::Closed {
-                    call: ch_call("channel_recv", cap),
-                    reason: "the sender closed the channel".into(),
-                });
-            }
-            if timeout == Some(Duration::ZERO) {
-                return Err(Error::WouldBlock {
-                    call: ch_call("channel_try_recv", cap),
-                    reason: "the ring is empty".into(),
-                });
-            }
-            if !self.wait_for(
-                "channel_recv",
+            self.wait_until(
+                "recv",
                 cap,
-                timeout.map(|t| Instant::now() + t),
+                timeout,
                 ready,
-            )? {
-                return Err(Error::TimedOut {
-                    call: ch_call("channel_recv", cap),
-                    reason: format!("no message came within {:?}", timeout.unwrap_or_default()),
-                });
-            }
+                "the ring is empty",
+                "no message came",
+            )?;
         }
         // The sender sets the word before it moves the head: either way the word is set now.
         let length = word.load(Acquire).wrapping_sub(1);

@@ -202,17 +202,18 @@ pub(crate) unsafe fn semctl(id: c_int, cmd: c_int, arg: usize) -> Result<c_int, 
     }
 }
 
-/// `futex(FUTEX_WAIT)` on a word shared between processes: sleeps while `*word == expected`.
-/// Returns false on timeout; spurious and value-changed wakes return true.
+/// `futex(FUTEX_WAIT)` on a word shared between processes: sleeps while
+/// `*word == expected`, at most `timeout`. Callers re-check their condition
+/// after it returns (woken, timed out or interrupted alike).
 #[inline]
 pub(crate) fn futex_wait(
     word: &std::sync::atomic::AtomicU32,
     expected: u32,
     timeout: Option<&libc::timespec>,
-) -> bool {
+) {
     let timeout = timeout.map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: word is a valid u32 in shared memory; FUTEX_WAIT (not _PRIVATE) works across processes.
-    let ret = unsafe {
+    unsafe {
         libc::syscall(
             libc::SYS_futex,
             word.as_ptr(),
@@ -221,8 +222,6 @@ pub(crate) fn futex_wait(
             timeout,
         )
     };
-    // SAFETY: always valid.
-    !(ret == -1 && unsafe { *libc::__errno_location() } == libc::ETIMEDOUT)
 }
 
 /// `futex(FUTEX_WAKE)`: wakes every process sleeping on `word`.
