@@ -4,20 +4,9 @@
 
 mod common;
 
-use common::{become_nobody, in_child, private};
+use common::{become_nobody, in_child, private, serial};
 use rshm::{AttachFlags, Error, Mode, Segment};
-use std::sync::Mutex;
 use std::time::Duration;
-
-/// One test at a time: a child forked by one test holds every attachment of
-/// the process, which would disturb the attach counts another test checks.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 #[test]
 fn another_user_is_refused_with_the_kernels_errno() {

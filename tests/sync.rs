@@ -3,48 +3,9 @@
 
 mod common;
 
-use common::unique_key;
+use common::{kill, reap, serial, spawn, unique_key};
 use rshm::{Channel, Error, OpenOptions, Role, Semaphore, MUTEX_SIZE};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Forks; the child runs `child` and exits with its code. Returns the child's pid.
-fn spawn(child: impl FnOnce() -> i32) -> i32 {
-    // SAFETY: fork in a test; the child leaves with _exit.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: plain calls in the child.
-        unsafe { libc::alarm(20) };
-        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
-        unsafe { libc::_exit(code) };
-    }
-    pid
-}
-
-fn reap(pid: i32) -> i32 {
-    let mut status = 0;
-    // SAFETY: pid is our child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    }
-}
-
-fn kill(pid: i32) {
-    // SAFETY: pid is our child.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-    reap(pid);
-}
 
 // ---- semaphores ----
 

@@ -24,27 +24,59 @@ pub fn unique_key(line: u32) -> Key {
     Key(0x5200_0000 | ((std::process::id() as i32 & 0xfff) << 12) | line as i32 & 0xfff)
 }
 
-/// Runs `child` in a forked process and returns its exit code (a hang of more
-/// than 10 s is killed and fails).
-pub fn in_child(child: impl FnOnce() -> i32) -> i32 {
+/// One test at a time, for tests that fork: a forked child holds every
+/// attachment of the process, which would disturb the counts another test checks.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Forks; the child runs `child` and exits with its code (a child still
+/// running after 20 s dies of SIGALRM). Returns the child's pid.
+pub fn spawn(child: impl FnOnce() -> i32) -> i32 {
     // SAFETY: fork in a test; the child runs `child`, then leaves with _exit.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
         // SAFETY: alarm and _exit are safe to call in the child.
-        unsafe { libc::alarm(10) };
+        unsafe { libc::alarm(20) };
         let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
         unsafe { libc::_exit(code) };
     }
+    pid
+}
+
+/// Waits for the child: its exit code, or 128 + the signal that killed it.
+pub fn reap(pid: i32) -> i32 {
     let mut status = 0;
     // SAFETY: pid is our child.
     unsafe { libc::waitpid(pid, &mut status, 0) };
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    }
+}
+
+/// Kills the child with SIGKILL and reaps it.
+pub fn kill(pid: i32) {
+    // SAFETY: pid is our child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    reap(pid);
+}
+
+/// Runs `child` in a forked process and returns its exit code; a child that
+/// dies of a signal (a hang ends with SIGALRM) fails the test.
+pub fn in_child(child: impl FnOnce() -> i32) -> i32 {
+    let code = reap(spawn(child));
     assert!(
-        libc::WIFEXITED(status),
+        code < 128,
         "child died of signal {} (a hang ends with SIGALRM)",
-        libc::WTERMSIG(status)
+        code - 128
     );
-    libc::WEXITSTATUS(status)
+    code
 }
 
 pub fn become_nobody() {
