@@ -35,8 +35,11 @@ INSTALLED  := $(LIBDIR)/librshm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libr
 all: lib examples
 
 # The libraries, the preload library and the generated header (build.rs writes include/rshm.h).
+# The C library is the rshm-capi crate, whose outputs are librshm_capi.*: librshm.* name them.
 lib:
 	@$(CARGO) build --release --workspace --quiet
+	@ln -sf librshm_capi.so $(RELEASE)/librshm.so
+	@ln -sf librshm_capi.a $(RELEASE)/librshm.a
 	@ln -sf librshm.so $(RELEASE)/$(SONAME)
 
 $(RELEASE)/librshm.so $(RELEASE)/librshm.a $(PRELOAD) include/rshm.h: lib
@@ -57,7 +60,7 @@ run: examples
 	@cd target && touch shmfile && ./examples/shm_example
 
 # System libraries the static library needs, as rustc reports them.
-NATIVE_STATIC_LIBS = $(shell $(CARGO) rustc --release --quiet --lib --crate-type staticlib -- --print native-static-libs 2>&1 | sed -n 's/.*native-static-libs: //p' | tail -1)
+NATIVE_STATIC_LIBS = $(shell $(CARGO) rustc --release --quiet -p rshm-capi --lib --crate-type staticlib -- --print native-static-libs 2>&1 | sed -n 's/.*native-static-libs: //p' | tail -1)
 
 # Every C test against the shared library and against the static one.
 ctests: lib
@@ -166,7 +169,7 @@ valgrind-test: ctests examples preload-test
 	@cd target && $(PRIVATE_IPC) sh -c 'sh ../tests/valgrind.sh ./examples/writer shmfile hi && sh ../tests/valgrind.sh ./examples/reader shmfile' > /dev/null && echo "valgrind: writer, reader: clean"
 	@cd target && sh ../tests/valgrind.sh ./examples/cpp_example > /dev/null && echo "valgrind: cpp_example: clean"
 	@cd target && LD_PRELOAD=$(abspath $(PRELOAD)) RSHM_TRACE=1 sh ../tests/valgrind.sh ./ctests/seed_plain > /dev/null 2>&1 && echo "valgrind: the demo under the preload: clean"
-	@bin=$$($(CARGO) test --release --lib --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\)".*"fresh".*/\1/p' | grep '/rshm-' | head -1); \
+	@bin=$$($(CARGO) test --release -p rshm --lib --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\)".*"fresh".*/\1/p' | grep '/rshm-' | head -1); \
 		test -n "$$bin" && $(PRIVATE_IPC) sh tests/valgrind.sh $$bin --test-threads=1 > /dev/null && echo "valgrind: Rust unit tests: clean"
 
 # Many processes on one segment (seqlock and checksums): no torn or lost write.

@@ -21,11 +21,6 @@
 #define RSHM_VERSION_NUMBER 1000
 
 /**
- * The header's size: the ring starts right after it.
- */
-#define CHANNEL_HEADER_SIZE 320
-
-/**
  * rshm_options.flags: create the segment if the key has none.
  */
 #define RSHM_CREATE (1 << 0)
@@ -77,18 +72,6 @@
  * rshm_channel_create/open: this end receives.
  */
 #define RSHM_CHANNEL_RECEIVER 1
-
-/**
- * The bytes a mutex takes in the segment: one cache line holding the magic
- * number and the `pthread_mutex_t` (40 bytes on x86_64, 48 on aarch64).
- */
-#define MUTEX_SIZE 64
-
-/**
- * How many attachments the registry records; beyond that, attachments work
- * but go unrecorded (their `shmdt` errors are explained less precisely).
- */
-#define CAPACITY 4096
 
 /**
  * The outcome of a handle call. Codes are stable; `rshm_status_str` names
@@ -271,8 +254,6 @@ typedef struct rshm_info {
   bool locked;
 } rshm_info;
 
-
-
 #ifdef __cplusplus
 extern "C" {
 #endif /* __cplusplus */
@@ -287,6 +268,48 @@ extern "C" {
  * the next failing rshm call on the same thread; copy it to keep it.
  */
 const char *rshm_last_error(void);
+
+/**
+ * `ftok(3)`: the key for an existing file `path` and `proj_id`, computed as
+ * glibc does. Returns -1 and sets errno on failure: `EFAULT` for a NULL path,
+ * the errno of stat(2) for a path that cannot be used, and `EINVAL` when the
+ * low 8 bits of `proj_id` are zero (glibc accepts those; ftok(3) forbids them).
+ */
+key_t rshm_ftok(const char *path, int proj_id);
+
+/**
+ * `shmget(2)`: the id of the segment for `key`, created with the permission
+ * bits of `shmflg` when it has `IPC_CREAT` and the key has none (always, for
+ * `IPC_PRIVATE`). Returns -1 and sets errno on failure; undefined bits in
+ * `shmflg` fail with `EINVAL` (glibc passes them to the kernel, which ignores them).
+ */
+int rshm_shmget(key_t key, size_t size, int shmflg);
+
+/**
+ * `shmat(2)`: maps segment `shmid` at `shmaddr` (NULL: the kernel chooses)
+ * and returns its address. Returns `(void *)-1` and sets errno on failure;
+ * flags beyond `SHM_RDONLY`, `SHM_RND`, `SHM_REMAP` and `SHM_EXEC` (such as
+ * permission bits passed by mistake) fail with `EINVAL`.
+ */
+void *rshm_shmat(int shmid, const void *shmaddr, int shmflg);
+
+/**
+ * `shmdt(2)`: detaches the segment attached at `shmaddr`, which must be the
+ * address `shmat` returned. Returns 0, or -1 with errno `EINVAL`; the message
+ * says when the address lies inside a segment and where that segment starts.
+ */
+int rshm_shmdt(const void *shmaddr);
+
+/**
+ * `shmctl(2)`: every command glibc accepts (`IPC_STAT`, `IPC_SET`,
+ * `IPC_RMID`, `IPC_INFO`, `SHM_INFO`, `SHM_STAT`, `SHM_STAT_ANY`, `SHM_LOCK`,
+ * `SHM_UNLOCK`), with glibc's structures: `buf` points to a `struct shmid_ds`,
+ * or a `struct shminfo` for `IPC_INFO`, or a `struct shm_info` for `SHM_INFO`.
+ * Returns what the kernel returns (0; an index for `IPC_INFO`/`SHM_INFO`; an
+ * id for `SHM_STAT`), or -1 with errno as glibc sets it (a NULL `buf` where
+ * one is needed is `EFAULT`).
+ */
+int rshm_shmctl(int shmid, int cmd, struct shmid_ds *buf);
 
 /**
  * Opens (or, with RSHM_CREATE, creates) the segment `opts` describes and
@@ -369,48 +392,6 @@ enum rshm_status rshm_remove(struct rshm_segment *seg);
  * Any int is accepted: values that are not statuses give "unknown rshm_status".
  */
 const char *rshm_status_str(rshm_status status);
-
-/**
- * `ftok(3)`: the key for an existing file `path` and `proj_id`, computed as
- * glibc does. Returns -1 and sets errno on failure: `EFAULT` for a NULL path,
- * the errno of stat(2) for a path that cannot be used, and `EINVAL` when the
- * low 8 bits of `proj_id` are zero (glibc accepts those; ftok(3) forbids them).
- */
-key_t rshm_ftok(const char *path, int proj_id);
-
-/**
- * `shmget(2)`: the id of the segment for `key`, created with the permission
- * bits of `shmflg` when it has `IPC_CREAT` and the key has none (always, for
- * `IPC_PRIVATE`). Returns -1 and sets errno on failure; undefined bits in
- * `shmflg` fail with `EINVAL` (glibc passes them to the kernel, which ignores them).
- */
-int rshm_shmget(key_t key, size_t size, int shmflg);
-
-/**
- * `shmat(2)`: maps segment `shmid` at `shmaddr` (NULL: the kernel chooses)
- * and returns its address. Returns `(void *)-1` and sets errno on failure;
- * flags beyond `SHM_RDONLY`, `SHM_RND`, `SHM_REMAP` and `SHM_EXEC` (such as
- * permission bits passed by mistake) fail with `EINVAL`.
- */
-void *rshm_shmat(int shmid, const void *shmaddr, int shmflg);
-
-/**
- * `shmdt(2)`: detaches the segment attached at `shmaddr`, which must be the
- * address `shmat` returned. Returns 0, or -1 with errno `EINVAL`; the message
- * says when the address lies inside a segment and where that segment starts.
- */
-int rshm_shmdt(const void *shmaddr);
-
-/**
- * `shmctl(2)`: every command glibc accepts (`IPC_STAT`, `IPC_SET`,
- * `IPC_RMID`, `IPC_INFO`, `SHM_INFO`, `SHM_STAT`, `SHM_STAT_ANY`, `SHM_LOCK`,
- * `SHM_UNLOCK`), with glibc's structures: `buf` points to a `struct shmid_ds`,
- * or a `struct shminfo` for `IPC_INFO`, or a `struct shm_info` for `SHM_INFO`.
- * Returns what the kernel returns (0; an index for `IPC_INFO`/`SHM_INFO`; an
- * id for `SHM_STAT`), or -1 with errno as glibc sets it (a NULL `buf` where
- * one is needed is `EFAULT`).
- */
-int rshm_shmctl(int shmid, int cmd, struct shmid_ds *buf);
 
 /**
  * Opens (or, with RSHM_CREATE, creates with value `initial`) the SysV

@@ -1,46 +1,15 @@
-//! # rshm: System V shared memory with validation, clear errors and no leaks
-//!
-//! The classic flow, `ftok` → `shmget` → `shmat` → read/write → `shmdt` →
-//! `shmctl(IPC_RMID)`, for Rust and, through the C ABI in [`ffi`], for C and C++
-//! (`librshm.so`, `librshm.a`, `include/rshm.h`).
-//!
-//! Layers, bottom up: `sys` (the raw calls) → the Rust API below ([`Key`],
-//! [`Segment`], [`Attachment`], [`control`]) where validation lives → [`ffi`].
-//!
-//! ```
-//! use rshm::{AttachFlags, GetFlags, Key, Mode, Segment};
-//! let segment = Segment::get(Key::PRIVATE, 1024, GetFlags::CREATE, Mode::OWNER_RW)?;
-//! let attachment = segment.attach(AttachFlags::empty())?;
-//! // SAFETY: the segment is 1024 bytes long and only this process uses it.
-//! unsafe { attachment.as_ptr().copy_from(b"hello".as_ptr(), 5) };
-//! drop(attachment);
-//! segment.remove()?;
-//! # Ok::<(), rshm::Error>(())
-//! ```
+//! The C ABI of rshm: `librshm.so`, `librshm.a` and `include/rshm.h`, a thin
+//! shell over the Rust API (`rshm`) and its libc-compatible face
+//! (`rshm-compat`). Every export checks its pointers, runs inside one
+//! boundary helper (panics caught, errno set, the message recorded for
+//! `rshm_last_error()`), and hands typed values to the Rust API.
 
-mod attach;
-mod channel;
-pub mod control;
-pub mod describe;
-mod error;
-pub mod ffi;
-mod flags;
-mod key;
-mod mutex;
-mod open;
-pub mod process;
-pub mod registry;
-mod segment;
-mod sem;
-mod sys;
+// The exports take raw pointers from C, where no call is `unsafe`; each one
+// checks its pointers or hands them to the kernel, which reports bad ones as EFAULT.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-pub use attach::{detach_raw, Attachment};
-pub use channel::{Channel, Role, CHANNEL_HEADER_SIZE};
-pub use control::{Command, Limits, Usage};
-pub use error::{Errno, Error, Result};
-pub use flags::{AttachFlags, GetFlags, Mode, Validation};
-pub use key::Key;
-pub use mutex::MUTEX_SIZE;
-pub use open::{OpenOptions, OpenSegment};
-pub use segment::{Segment, SegmentInfo};
-pub use sem::Semaphore;
+pub mod boundary;
+pub mod libc;
+pub mod segment;
+pub mod sync;
+pub mod version;

@@ -224,7 +224,7 @@ const GLIBC: Api = Api {
 };
 
 fn rshm_api() -> Api {
-    use rshm::ffi::libc_compat::*;
+    use rshm_capi::libc::*;
     Api {
         name: "rshm_",
         ftok: rshm_ftok,
@@ -232,7 +232,7 @@ fn rshm_api() -> Api {
         shmat: rshm_shmat,
         shmdt: rshm_shmdt,
         shmctl: rshm_shmctl,
-        last_error: Some(rshm::ffi::rshm_last_error),
+        last_error: Some(rshm_capi::boundary::rshm_last_error),
         skip_strict: false,
     }
 }
@@ -270,10 +270,8 @@ fn preload_api() -> Option<Api> {
                 *mut c_void,
                 unsafe extern "C" fn(c_int, c_int, *mut shmid_ds) -> c_int,
             >(sym(c"shmctl")),
-            last_error: Some(std::mem::transmute::<
-                *mut c_void,
-                unsafe extern "C" fn() -> *const c_char,
-            >(sym(c"rshm_last_error"))),
+            // The preload exports the five calls alone; its messages are rshm_'s (one implementation).
+            last_error: None,
             skip_strict: false,
         })
     }

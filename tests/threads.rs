@@ -4,8 +4,8 @@
 
 mod common;
 
-use rshm::ffi::libc_compat::{rshm_shmat, rshm_shmctl, rshm_shmdt, rshm_shmget};
 use rshm::{OpenOptions, Segment};
+use rshm_capi::libc::{rshm_shmat, rshm_shmctl, rshm_shmdt, rshm_shmget};
 use std::sync::Barrier;
 
 const THREADS: usize = 12;

@@ -1,21 +1,22 @@
 //! The five libc functions, exported under their own names so that they take
-//! over from glibc's in any binary (versioned references included). Each is
-//! rshm's core with the validation the environment chose, plus trace and leak
+//! over from glibc's in any binary (versioned references included). Each runs
+//! rshm's one libc-compatible implementation (`rshm_compat`) with the
+//! validation the environment chose, and adds only the trace and the leak
 //! bookkeeping; errno and results are glibc's.
 
 use crate::settings::settings;
 use crate::{leaks, trace};
 use libc::{c_char, c_int, c_void, key_t, shmid_ds};
 use rshm::describe::{FtokCall, FtokPath, ShmatCall, ShmctlCall, ShmdtCall, ShmgetCall};
-use rshm::ffi::errno_call;
-use rshm::{control, AttachFlags, Errno, GetFlags, Key, Segment};
+use rshm::{Errno, Key};
+use rshm_compat::boundary::errno_call;
 use trace::Value;
 
 #[no_mangle]
 pub extern "C" fn ftok(path: *const c_char, proj_id: c_int) -> key_t {
     errno_call("ftok", -1, || {
         // SAFETY: path comes from the caller as for ftok(3); the kernel checks it.
-        let result = unsafe { Key::ftok_raw(path, proj_id, settings().validation) }.map(Key::raw);
+        let result = unsafe { rshm_compat::ftok(path, proj_id, settings().validation) };
         if trace::enabled() {
             let errno = result
                 .as_ref()
@@ -35,19 +36,13 @@ pub extern "C" fn ftok(path: *const c_char, proj_id: c_int) -> key_t {
 #[no_mangle]
 pub extern "C" fn shmget(key: key_t, size: usize, shmflg: c_int) -> c_int {
     errno_call("shmget", -1, || {
-        let (flags, mode) = GetFlags::split_c(shmflg);
-        let result =
-            Segment::get_with(Key(key), size, flags, mode, settings().validation).map(Segment::id);
-        trace::result(
-            &ShmgetCall {
-                key: Key(key),
-                size,
-                shmflg,
-            },
-            &result,
-            "-1",
-            |&id| Value::Int(id.into()),
-        );
+        let result = rshm_compat::shmget(key, size, shmflg, settings().validation);
+        let call = ShmgetCall {
+            key: Key(key),
+            size,
+            shmflg,
+        };
+        trace::result(&call, &result, "-1", |&id| Value::Int(id.into()));
         if let (true, Ok(id)) = (settings().leak_check, &result) {
             leaks::note(*id, Key(key), size, shmflg);
         }
@@ -58,20 +53,14 @@ pub extern "C" fn shmget(key: key_t, size: usize, shmflg: c_int) -> c_int {
 #[no_mangle]
 pub extern "C" fn shmat(shmid: c_int, shmaddr: *const c_void, shmflg: c_int) -> *mut c_void {
     errno_call("shmat", usize::MAX as *mut c_void, || {
-        let flags = AttachFlags::from_bits_retain(shmflg as u32);
         // SAFETY: the address range is the caller's, as with shmat(2).
-        let result =
-            unsafe { Segment::from_id(shmid).attach_raw(shmaddr, flags, settings().validation) };
-        trace::result(
-            &ShmatCall {
-                shmid,
-                shmaddr,
-                shmflg,
-            },
-            &result,
-            "(void *)-1",
-            |&addr| Value::Pointer(addr),
-        );
+        let result = unsafe { rshm_compat::shmat(shmid, shmaddr, shmflg, settings().validation) };
+        let call = ShmatCall {
+            shmid,
+            shmaddr,
+            shmflg,
+        };
+        trace::result(&call, &result, "(void *)-1", |&addr| Value::Pointer(addr));
         result
     })
 }
@@ -80,7 +69,7 @@ pub extern "C" fn shmat(shmid: c_int, shmaddr: *const c_void, shmflg: c_int) -> 
 pub extern "C" fn shmdt(shmaddr: *const c_void) -> c_int {
     errno_call("shmdt", -1, || {
         // SAFETY: the caller gives up the mapping, as with shmdt(2).
-        let result = unsafe { rshm::detach_raw(shmaddr) }.map(|()| 0);
+        let result = unsafe { rshm_compat::shmdt(shmaddr) };
         trace::result(&ShmdtCall { shmaddr }, &result, "-1", |&ret| {
             Value::Int(ret.into())
         });
@@ -92,7 +81,7 @@ pub extern "C" fn shmdt(shmaddr: *const c_void) -> c_int {
 pub extern "C" fn shmctl(shmid: c_int, cmd: c_int, buf: *mut shmid_ds) -> c_int {
     errno_call("shmctl", -1, || {
         // SAFETY: buf goes to the kernel as with shmctl(2); bad pointers come back as EFAULT.
-        let result = unsafe { control::control_raw(shmid, cmd, buf.cast()) };
+        let result = unsafe { rshm_compat::shmctl(shmid, cmd, buf) };
         let call = ShmctlCall {
             shmid,
             cmd,

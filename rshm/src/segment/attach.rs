@@ -1,10 +1,10 @@
 //! `Attachment`: a segment mapped into this process, detached when dropped;
 //! and the raw `shmat`/`shmdt` of the C face, recorded in the registry.
 
-use crate::describe::{ShmatCall, ShmdtCall};
+use crate::error::call::{ShmatCall, ShmdtCall};
 use crate::error::{Errno, Error, Result};
 use crate::flags::{AttachFlags, Validation};
-use crate::registry::{self, AttachmentRecord};
+use crate::segment::registry::{self, AttachmentRecord};
 use crate::segment::Segment;
 use crate::sys;
 use libc::c_void;

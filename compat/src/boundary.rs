@@ -1,20 +1,10 @@
-//! The C face: a thin shell over the Rust API. Every export runs its body
-//! inside [`errno_call`] or [`status_call`], which catch panics, record the error message
-//! for `rshm_last_error()` and set errno; nothing else is done here.
+//! The boundary every C export runs in: panics are caught, the error message
+//! is recorded for `last_error()` and errno is set.
 
-// The exports take raw pointers from C, where no call is `unsafe`; each one
-// checks its pointers or hands them to the kernel, which reports bad ones as EFAULT.
-#![allow(clippy::not_unsafe_ptr_arg_deref)]
-
-use crate::error::Error;
 use libc::c_char;
+use rshm::Error;
 use std::cell::RefCell;
 use std::ffi::CString;
-
-pub mod handle;
-pub mod libc_compat;
-pub mod sync;
-pub mod version;
 
 thread_local! {
     /// The message of the last failed call on this thread, NUL-terminated.
@@ -22,7 +12,7 @@ thread_local! {
 }
 
 /// Records `message` as this thread's last error.
-pub(crate) fn set_last_error(message: String) {
+pub fn set_last_error(message: String) {
     // A message never holds NUL; should one slip in, keep what precedes it.
     let message = CString::new(message).unwrap_or_else(|error| {
         let end = error.nul_position();
@@ -34,19 +24,19 @@ pub(crate) fn set_last_error(message: String) {
 }
 
 /// Sets this thread's errno.
-pub(crate) fn set_errno(errno: i32) {
+pub fn set_errno(errno: i32) {
     // SAFETY: __errno_location always returns a valid pointer to this thread's errno.
     unsafe { *libc::__errno_location() = errno };
 }
 
-/// Records a failure: the message for `rshm_last_error()` and the errno.
-pub(crate) fn fail(error: &Error) {
+/// Records a failure: the message for `last_error()` and the errno.
+pub fn fail(error: &Error) {
     set_last_error(error.to_string());
     set_errno(error.errno());
 }
 
 /// Records a panic caught at the boundary (a bug in rshm, never the caller's).
-pub(crate) fn fail_with_panic(call: &str, payload: Box<dyn std::any::Any + Send>) {
+pub fn fail_with_panic(call: &str, payload: Box<dyn std::any::Any + Send>) {
     let what = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -62,7 +52,7 @@ pub(crate) fn fail_with_panic(call: &str, payload: Box<dyn std::any::Any + Send>
 /// `Err` (or a panic, which never crosses into C) the export sets errno and
 /// the last error, and returns `failed`. Every such export goes through here.
 #[inline]
-pub fn errno_call<T>(name: &'static str, failed: T, body: impl FnOnce() -> crate::Result<T>) -> T {
+pub fn errno_call<T>(name: &'static str, failed: T, body: impl FnOnce() -> rshm::Result<T>) -> T {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
         Ok(Ok(value)) => value,
         Ok(Err(error)) => {
@@ -76,23 +66,6 @@ pub fn errno_call<T>(name: &'static str, failed: T, body: impl FnOnce() -> crate
     }
 }
 
-/// Runs the body of a handle export: `RSHM_OK`, or the error's status
-/// (recorded for `rshm_last_error()`), or `RSHM_ERR_PANIC` for a panic.
-#[inline]
-pub fn status_call(
-    name: &'static str,
-    body: impl FnOnce() -> crate::Result<()>,
-) -> handle::rshm_status {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
-        Ok(Ok(())) => handle::rshm_status::RSHM_OK,
-        Ok(Err(error)) => handle::fail_status(&error),
-        Err(payload) => {
-            fail_with_panic(name, payload);
-            handle::rshm_status::RSHM_ERR_PANIC
-        }
-    }
-}
-
 /// The message of the last call that failed on this thread: the call with
 /// its arguments, the cause and the errno name, e.g.
 /// `shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600): a segment with this key exists with 4096 bytes, fewer than requested (EINVAL)`.
@@ -100,8 +73,7 @@ pub fn status_call(
 /// Returns "" if no rshm call has failed on this thread. Successful calls leave
 /// it unchanged, like errno. The string belongs to rshm and stays valid until
 /// the next failing rshm call on the same thread; copy it to keep it.
-#[no_mangle]
-pub extern "C" fn rshm_last_error() -> *const c_char {
+pub fn last_error() -> *const c_char {
     LAST_ERROR.with(|last| last.borrow().as_ptr())
 }
 
@@ -110,9 +82,9 @@ mod tests {
     use super::*;
     use std::ffi::CStr;
 
-    fn last_error() -> String {
-        // SAFETY: rshm_last_error returns a valid NUL-terminated string.
-        unsafe { CStr::from_ptr(rshm_last_error()) }
+    fn message() -> String {
+        // SAFETY: last_error returns a valid NUL-terminated string.
+        unsafe { CStr::from_ptr(last_error()) }
             .to_string_lossy()
             .into_owned()
     }
@@ -133,7 +105,7 @@ mod tests {
         assert_eq!(ret, -1);
         assert_eq!(errno(), libc::ENOTRECOVERABLE);
         assert_eq!(
-            last_error(),
+            message(),
             "shmget: internal error in rshm: deliberate test panic (ENOTRECOVERABLE)"
         );
     }
@@ -142,7 +114,7 @@ mod tests {
     fn an_error_sets_errno_and_message_and_success_changes_neither() {
         let failed: i32 = errno_call("x", -1, || {
             Err(Error::from_errno(
-                crate::Errno(libc::EIDRM),
+                rshm::Errno(libc::EIDRM),
                 "shmat(shmid=1)".into(),
                 "gone".into(),
             ))
@@ -151,12 +123,12 @@ mod tests {
         set_errno(0);
         let ok: i32 = errno_call("x", -1, || Ok(7));
         assert_eq!((ok, errno()), (7, 0));
-        assert_eq!(last_error(), "shmat(shmid=1): gone (EIDRM)");
+        assert_eq!(message(), "shmat(shmid=1): gone (EIDRM)");
     }
 
     #[test]
     fn a_message_with_a_nul_keeps_what_precedes_it() {
         set_last_error("before\0after".into());
-        assert_eq!(last_error(), "before");
+        assert_eq!(message(), "before");
     }
 }

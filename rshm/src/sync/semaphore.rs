@@ -3,7 +3,7 @@
 
 use crate::error::{Errno, Error, Result};
 use crate::key::Key;
-use crate::open::OpenOptions;
+use crate::segment::open::OpenOptions;
 use crate::sys;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

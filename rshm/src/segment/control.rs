@@ -1,7 +1,7 @@
 //! `shmctl`: every command glibc accepts, the structures they fill (glibc's
 //! layouts), and the explanation of each failure. The kernel decides; rshm explains.
 
-use crate::describe::ShmctlCall;
+use crate::error::call::ShmctlCall;
 use crate::error::{Errno, Error, Result};
 use crate::sys;
 use libc::{c_int, c_ulong, c_void};

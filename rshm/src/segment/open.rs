@@ -1,10 +1,10 @@
 //! `OpenOptions` and `OpenSegment`: a segment created or opened, attached,
 //! and bounds-checked, in one step; the Rust form of the C handle API.
 
-use crate::attach::Attachment;
 use crate::error::{Error, Result};
 use crate::flags::{AttachFlags, GetFlags, Mode};
 use crate::key::Key;
+use crate::segment::attach::Attachment;
 use crate::segment::{Segment, SegmentInfo};
 use std::ffi::CStr;
 use std::fmt::Write;

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+pub mod call;
+
 /// A Unix error number, printed by its symbolic name (`EINVAL`, `EACCES`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Errno(pub i32);

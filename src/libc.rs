@@ -1,11 +1,10 @@
 //! The five libc-compatible calls: glibc's signatures, results and errno for
-//! every input, except the strict list in the README (certain bugs → EINVAL).
+//! every input, except the strict list in the docs (certain bugs → EINVAL).
 //! After a failure, `rshm_last_error()` says what went wrong.
 
-use super::errno_call;
-use crate::flags::{AttachFlags, GetFlags, Validation};
-use crate::{control, Key, Segment};
 use libc::{c_char, c_int, c_void, key_t, shmid_ds};
+use rshm::Validation::Strict;
+use rshm_compat::boundary::errno_call;
 
 /// `ftok(3)`: the key for an existing file `path` and `proj_id`, computed as
 /// glibc does. Returns -1 and sets errno on failure: `EFAULT` for a NULL path,
@@ -13,9 +12,9 @@ use libc::{c_char, c_int, c_void, key_t, shmid_ds};
 /// low 8 bits of `proj_id` are zero (glibc accepts those; ftok(3) forbids them).
 #[no_mangle]
 pub extern "C" fn rshm_ftok(path: *const c_char, proj_id: c_int) -> key_t {
-    errno_call("ftok", -1, || {
-        // SAFETY: path comes from the caller as for ftok(3); the kernel checks it.
-        unsafe { Key::ftok_raw(path, proj_id, Validation::Strict) }.map(Key::raw)
+    // SAFETY: path comes from the caller as for ftok(3); the kernel checks it.
+    errno_call("ftok", -1, || unsafe {
+        rshm_compat::ftok(path, proj_id, Strict)
     })
 }
 
@@ -26,8 +25,7 @@ pub extern "C" fn rshm_ftok(path: *const c_char, proj_id: c_int) -> key_t {
 #[no_mangle]
 pub extern "C" fn rshm_shmget(key: key_t, size: usize, shmflg: c_int) -> c_int {
     errno_call("shmget", -1, || {
-        let (flags, mode) = GetFlags::split_c(shmflg);
-        Segment::get(Key(key), size, flags, mode).map(Segment::id)
+        rshm_compat::shmget(key, size, shmflg, Strict)
     })
 }
 
@@ -37,10 +35,9 @@ pub extern "C" fn rshm_shmget(key: key_t, size: usize, shmflg: c_int) -> c_int {
 /// permission bits passed by mistake) fail with `EINVAL`.
 #[no_mangle]
 pub extern "C" fn rshm_shmat(shmid: c_int, shmaddr: *const c_void, shmflg: c_int) -> *mut c_void {
-    errno_call("shmat", usize::MAX as *mut c_void, || {
-        let flags = AttachFlags::from_bits_retain(shmflg as u32);
-        // SAFETY: the address range is the caller's, as with shmat(2).
-        unsafe { Segment::from_id(shmid).attach_raw(shmaddr, flags, Validation::Strict) }
+    // SAFETY: the address range is the caller's, as with shmat(2).
+    errno_call("shmat", usize::MAX as *mut c_void, || unsafe {
+        rshm_compat::shmat(shmid, shmaddr, shmflg, Strict)
     })
 }
 
@@ -49,10 +46,8 @@ pub extern "C" fn rshm_shmat(shmid: c_int, shmaddr: *const c_void, shmflg: c_int
 /// says when the address lies inside a segment and where that segment starts.
 #[no_mangle]
 pub extern "C" fn rshm_shmdt(shmaddr: *const c_void) -> c_int {
-    errno_call("shmdt", -1, || {
-        // SAFETY: the caller gives up the mapping, as with shmdt(2).
-        unsafe { crate::detach_raw(shmaddr) }.map(|()| 0)
-    })
+    // SAFETY: the caller gives up the mapping, as with shmdt(2).
+    errno_call("shmdt", -1, || unsafe { rshm_compat::shmdt(shmaddr) })
 }
 
 /// `shmctl(2)`: every command glibc accepts (`IPC_STAT`, `IPC_SET`,
@@ -64,8 +59,8 @@ pub extern "C" fn rshm_shmdt(shmaddr: *const c_void) -> c_int {
 /// one is needed is `EFAULT`).
 #[no_mangle]
 pub extern "C" fn rshm_shmctl(shmid: c_int, cmd: c_int, buf: *mut shmid_ds) -> c_int {
-    errno_call("shmctl", -1, || {
-        // SAFETY: buf goes to the kernel as with shmctl(2); bad pointers come back as EFAULT.
-        unsafe { control::control_raw(shmid, cmd, buf.cast()) }
+    // SAFETY: buf goes to the kernel as with shmctl(2); bad pointers come back as EFAULT.
+    errno_call("shmctl", -1, || unsafe {
+        rshm_compat::shmctl(shmid, cmd, buf)
     })
 }

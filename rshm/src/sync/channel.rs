@@ -15,8 +15,8 @@
 //! that lies in free space (old bytes there could otherwise pass for a word).
 
 use crate::error::{Error, Result};
-use crate::open::{OpenOptions, OpenSegment};
 use crate::process::alive;
+use crate::segment::open::{OpenOptions, OpenSegment};
 use crate::sys;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 //! Uncontended lock and unlock make no syscall.
 
 use crate::error::{Error, Result};
-use crate::open::OpenSegment;
+use crate::segment::open::OpenSegment;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 

@@ -2,9 +2,9 @@
 //! `shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600)`. Each type
 //! writes straight to the formatter, so describing a call never allocates.
 
-use crate::control::Command;
 use crate::flags::{ShmatFlagsDisplay, ShmgetFlagsDisplay};
 use crate::key::Key;
+use crate::segment::control::Command;
 use libc::{c_char, c_int, c_void};
 use std::ffi::CStr;
 use std::fmt;

@@ -1,7 +1,7 @@
 //! `Key`, the name of a segment, and `ftok`, computed in Rust with glibc's
 //! formula so that both give the same key for every path and proj_id.
 
-use crate::describe::{FtokCall, FtokPath};
+use crate::error::call::{FtokCall, FtokPath};
 use crate::error::{Errno, Error, Result};
 use crate::flags::Validation;
 use crate::sys;

@@ -2,13 +2,13 @@
 //! in a segment (`rshm_mutex_*`) and channels (`rshm_channel_*`). Timeouts are
 //! in milliseconds: negative waits forever, 0 does not wait.
 
-use super::handle::{
+use crate::boundary::status_call;
+use crate::segment::{
     non_null, options_from_c, require, rshm_options, rshm_segment, rshm_status, segment,
 };
-use super::status_call;
-use crate::error::Error;
-use crate::{Channel, Role, Semaphore};
 use libc::{c_int, c_long, c_void};
+use rshm::Error;
+use rshm::{Channel, Role, Semaphore};
 use std::time::Duration;
 
 /// The bytes a mutex takes in a segment (rshm_mutex_init); its offset must be a multiple of 8.
@@ -16,7 +16,7 @@ pub const RSHM_MUTEX_SIZE: usize = 64;
 /// The bytes a channel's header takes before its ring.
 pub const RSHM_CHANNEL_HEADER_SIZE: usize = 320;
 const _: () = assert!(
-    RSHM_MUTEX_SIZE == crate::MUTEX_SIZE && RSHM_CHANNEL_HEADER_SIZE == crate::CHANNEL_HEADER_SIZE
+    RSHM_MUTEX_SIZE == rshm::MUTEX_SIZE && RSHM_CHANNEL_HEADER_SIZE == rshm::CHANNEL_HEADER_SIZE
 );
 /// rshm_channel_create/open: this end sends.
 pub const RSHM_CHANNEL_SENDER: c_int = 0;
@@ -39,7 +39,7 @@ fn timeout(ms: c_long) -> Option<Duration> {
     u64::try_from(ms).ok().map(Duration::from_millis)
 }
 
-fn role(role: c_int, call: &str) -> crate::Result<Role> {
+fn role(role: c_int, call: &str) -> rshm::Result<Role> {
     match role {
         RSHM_CHANNEL_SENDER => Ok(Role::Sender),
         RSHM_CHANNEL_RECEIVER => Ok(Role::Receiver),
@@ -214,7 +214,7 @@ pub extern "C" fn rshm_channel_open(
     })
 }
 
-fn channel<'a>(ch: *mut rshm_channel, call: &str) -> crate::Result<&'a mut Channel> {
+fn channel<'a>(ch: *mut rshm_channel, call: &str) -> rshm::Result<&'a mut Channel> {
     // SAFETY: a non-NULL handle came from rshm_channel_create/open; one thread uses an end at a time.
     unsafe { ch.as_mut() }
         .map(|ch| &mut ch.channel)

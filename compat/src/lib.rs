@@ -1,0 +1,74 @@
+//! rshm's libc-compatible face: `ftok`, `shmget`, `shmat`, `shmdt` and
+//! `shmctl` over C values, with glibc's results and errno for every input
+//! (the strict checks aside, when asked for). librshm's `rshm_*` exports and
+//! the preload's `ftok`, `shmget`, ... exports both run these, each inside
+//! [`boundary::errno_call`]; neither has a copy of its own.
+
+// The calls take raw pointers from C, where no call is `unsafe`; each one
+// hands them to rshm's core, which passes them to the kernel (bad ones are EFAULT).
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+pub mod boundary;
+
+use libc::{c_char, c_int, c_void, key_t, shmid_ds};
+use rshm::{control, AttachFlags, GetFlags, Key, Segment, Validation};
+
+/// `ftok(3)`: the key for an existing file `path` and `proj_id`, computed as
+/// glibc does: `EFAULT` for a NULL path, the errno of stat(2) for a path that
+/// cannot be used; strict validation refuses a `proj_id` whose low 8 bits are zero.
+///
+/// # Safety
+/// `path` is NULL, a NUL-terminated string, or memory the kernel reports as unmapped.
+pub unsafe fn ftok(
+    path: *const c_char,
+    proj_id: c_int,
+    validation: Validation,
+) -> rshm::Result<key_t> {
+    // SAFETY: forwarded contract.
+    unsafe { Key::ftok_raw(path, proj_id, validation) }.map(Key::raw)
+}
+
+/// `shmget(2)`: the id of the segment for `key`; strict validation refuses undefined bits in `shmflg`.
+pub fn shmget(
+    key: key_t,
+    size: usize,
+    shmflg: c_int,
+    validation: Validation,
+) -> rshm::Result<c_int> {
+    let (flags, mode) = GetFlags::split_c(shmflg);
+    Segment::get_with(Key(key), size, flags, mode, validation).map(Segment::id)
+}
+
+/// `shmat(2)`: maps segment `shmid` at `shmaddr` (NULL: the kernel chooses);
+/// strict validation refuses flags beyond `SHM_RDONLY`, `SHM_RND`, `SHM_REMAP` and `SHM_EXEC`.
+///
+/// # Safety
+/// As shmat(2): a fixed address with `SHM_REMAP` replaces what is mapped there.
+pub unsafe fn shmat(
+    shmid: c_int,
+    shmaddr: *const c_void,
+    shmflg: c_int,
+    validation: Validation,
+) -> rshm::Result<*mut c_void> {
+    let flags = AttachFlags::from_bits_retain(shmflg as u32);
+    // SAFETY: forwarded contract.
+    unsafe { Segment::from_id(shmid).attach_raw(shmaddr, flags, validation) }
+}
+
+/// `shmdt(2)`: detaches the segment attached at `shmaddr`; 0 on success.
+///
+/// # Safety
+/// Nothing may use the memory at `shmaddr` afterwards.
+pub unsafe fn shmdt(shmaddr: *const c_void) -> rshm::Result<c_int> {
+    // SAFETY: forwarded contract.
+    unsafe { rshm::detach_raw(shmaddr) }.map(|()| 0)
+}
+
+/// `shmctl(2)` with glibc's structures: every command glibc accepts.
+///
+/// # Safety
+/// `buf` goes to the kernel as with shmctl(2); bad pointers come back as `EFAULT`.
+pub unsafe fn shmctl(shmid: c_int, cmd: c_int, buf: *mut shmid_ds) -> rshm::Result<c_int> {
+    // SAFETY: forwarded contract.
+    unsafe { control::control_raw(shmid, cmd, buf.cast()) }
+}
