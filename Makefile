@@ -12,7 +12,9 @@ CTESTS   := target/ctests
 SEED     := c_examples/shm_example.expected
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 MAJOR    := $(word 1,$(subst ., ,$(VERSION)))
-SONAME   := librshm.so.$(MAJOR)
+MINOR    := $(word 2,$(subst ., ,$(VERSION)))
+# cargo-c's rule (build.rs gives the library the same): 0.x → librshm.so.0.MINOR, then librshm.so.MAJOR.
+SONAME   := librshm.so.$(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
 PRELOAD  := $(RELEASE)/librshm_preload.so
 # Run tests in a private IPC namespace when we may (root, or user namespaces);
 # otherwise they clean up after themselves in the current one.
@@ -28,21 +30,21 @@ PCDIR      := $(LIBDIR)/pkgconfig
 INSTALLED  := $(LIBDIR)/librshm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/librshm.so $(LIBDIR)/librshm.a \
               $(LIBDIR)/librshm_preload.so $(INCDIR)/rshm.h $(INCDIR)/rshm_compat.h $(PCDIR)/rshm.pc $(BINDIR)/rshm
 
-.PHONY: all lib run test examples ctests check-header header-test cargo-test demo-test compat-test \
+.PHONY: all lib header run test examples ctests check-header header-test cargo-test demo-test compat-test \
         preload-test install uninstall install-test clean bench fuzz fuzz-differential fuzz-c \
         valgrind-test stress-test stress miri
 
 all: lib examples
 
-# The libraries, the preload library and the generated header (build.rs writes include/rshm.h).
+# The libraries, the preload library and the command (not the header tool).
 # The C library is the rshm-capi crate, whose outputs are librshm_capi.*: librshm.* name them.
 lib:
-	@$(CARGO) build --release --workspace --quiet
+	@$(CARGO) build --release --quiet
 	@ln -sf librshm_capi.so $(RELEASE)/librshm.so
 	@ln -sf librshm_capi.a $(RELEASE)/librshm.a
 	@ln -sf librshm.so $(RELEASE)/$(SONAME)
 
-$(RELEASE)/librshm.so $(RELEASE)/librshm.a $(PRELOAD) include/rshm.h: lib
+$(RELEASE)/librshm.so $(RELEASE)/librshm.a $(PRELOAD): lib
 
 examples: lib $(EXAMPLES)/shm_example $(EXAMPLES)/writer $(EXAMPLES)/reader $(EXAMPLES)/cpp_example \
           $(EXAMPLES)/sem_demo $(EXAMPLES)/channel_demo
@@ -74,10 +76,16 @@ ctests: lib
 		echo "== $$t"; $(PRIVATE_IPC) $$t; \
 	done
 
+# Regenerate include/rshm.h (and the docs' table of statuses) from the sources, on purpose.
+header:
+	@$(CARGO) run --release --quiet -p rshm-header -- include/rshm.h
+
 # The committed header must be what the sources generate.
-check-header: lib
-	@git diff --exit-code --stat -- include/rshm.h || { \
-		echo "include/rshm.h is stale: the sources generate a different header; commit the regenerated one."; exit 1; }
+check-header:
+	@mkdir -p target/header
+	@$(CARGO) run --release --quiet -p rshm-header -- target/header/rshm.h
+	@diff -u include/rshm.h target/header/rshm.h || { \
+		echo "include/rshm.h is stale: run make header and commit it."; exit 1; }
 
 # rshm.h compiles alone, warning-free, as C89 to C17 and as C++11 to C++20.
 header-test: lib

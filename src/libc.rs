@@ -1,10 +1,11 @@
 //! The five libc-compatible calls: glibc's signatures, results and errno for
 //! every input, except the strict list in the docs (certain bugs → EINVAL).
-//! After a failure, `rshm_last_error()` says what went wrong.
+//! After a failure, `rshm_last_error()` says what went wrong. The one
+//! implementation is `rshm_compat`'s, which the preload shares.
 
+use crate::boundary::errno_export;
 use libc::{c_char, c_int, c_void, key_t, shmid_ds};
 use rshm::Validation::Strict;
-use rshm_compat::boundary::errno_call;
 
 /// `ftok(3)`: the key for an existing file `path` and `proj_id`, computed as
 /// glibc does. Returns -1 and sets errno on failure: `EFAULT` for a NULL path,
@@ -13,7 +14,7 @@ use rshm_compat::boundary::errno_call;
 #[no_mangle]
 pub extern "C" fn rshm_ftok(path: *const c_char, proj_id: c_int) -> key_t {
     // SAFETY: path comes from the caller as for ftok(3); the kernel checks it.
-    errno_call("ftok", -1, || unsafe {
+    errno_export("rshm_ftok", -1, || unsafe {
         rshm_compat::ftok(path, proj_id, Strict)
     })
 }
@@ -24,7 +25,7 @@ pub extern "C" fn rshm_ftok(path: *const c_char, proj_id: c_int) -> key_t {
 /// `shmflg` fail with `EINVAL` (glibc passes them to the kernel, which ignores them).
 #[no_mangle]
 pub extern "C" fn rshm_shmget(key: key_t, size: usize, shmflg: c_int) -> c_int {
-    errno_call("shmget", -1, || {
+    errno_export("rshm_shmget", -1, || {
         rshm_compat::shmget(key, size, shmflg, Strict)
     })
 }
@@ -36,7 +37,7 @@ pub extern "C" fn rshm_shmget(key: key_t, size: usize, shmflg: c_int) -> c_int {
 #[no_mangle]
 pub extern "C" fn rshm_shmat(shmid: c_int, shmaddr: *const c_void, shmflg: c_int) -> *mut c_void {
     // SAFETY: the address range is the caller's, as with shmat(2).
-    errno_call("shmat", usize::MAX as *mut c_void, || unsafe {
+    errno_export("rshm_shmat", usize::MAX as *mut c_void, || unsafe {
         rshm_compat::shmat(shmid, shmaddr, shmflg, Strict)
     })
 }
@@ -47,7 +48,7 @@ pub extern "C" fn rshm_shmat(shmid: c_int, shmaddr: *const c_void, shmflg: c_int
 #[no_mangle]
 pub extern "C" fn rshm_shmdt(shmaddr: *const c_void) -> c_int {
     // SAFETY: the caller gives up the mapping, as with shmdt(2).
-    errno_call("shmdt", -1, || unsafe { rshm_compat::shmdt(shmaddr) })
+    errno_export("rshm_shmdt", -1, || unsafe { rshm_compat::shmdt(shmaddr) })
 }
 
 /// `shmctl(2)`: every command glibc accepts (`IPC_STAT`, `IPC_SET`,
@@ -60,7 +61,7 @@ pub extern "C" fn rshm_shmdt(shmaddr: *const c_void) -> c_int {
 #[no_mangle]
 pub extern "C" fn rshm_shmctl(shmid: c_int, cmd: c_int, buf: *mut shmid_ds) -> c_int {
     // SAFETY: buf goes to the kernel as with shmctl(2); bad pointers come back as EFAULT.
-    errno_call("shmctl", -1, || unsafe {
+    errno_export("rshm_shmctl", -1, || unsafe {
         rshm_compat::shmctl(shmid, cmd, buf)
     })
 }

@@ -1,113 +1,12 @@
-//! The handle API: an opaque `rshm_segment` over `OpenSegment`, with
-//! bounds-checked access and `rshm_status` codes. Every export checks its
-//! pointers and runs inside [`status_call`] or [`errno_call`].
+//! The handle API: an opaque `rshm_segment` over the Rust API's
+//! `OpenSegment`, with bounds-checked access and `rshm_status` codes.
 
-use crate::boundary::status_call;
+use crate::boundary::{arg, close_export, errno_export, new_handle_export, require, status_export};
+use crate::options::{rshm_options, segment_options};
+use crate::status::rshm_status;
 use libc::{c_char, c_int, c_uint, c_ulong, c_void, gid_t, key_t, pid_t, time_t, uid_t};
-use rshm::Error;
-use rshm::{Key, OpenOptions, OpenSegment, Segment};
-use rshm::{Mode, Validation};
-use rshm_compat::boundary::{errno_call, fail};
+use rshm::{OpenSegment, Region};
 use std::ffi::CStr;
-
-/// The outcome of a handle call. Codes are stable; `rshm_status_str` names
-/// each, and `rshm_last_error()` gives the details of the last failure.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(non_camel_case_types)]
-pub enum rshm_status {
-    /// Success.
-    RSHM_OK = 0,
-    /// An argument is invalid (a flag, a mode, a size of 0 to create, proj_id 0, ...).
-    RSHM_ERR_INVALID_ARGUMENT,
-    /// The path (for ftok) or the segment does not exist.
-    RSHM_ERR_NOT_FOUND,
-    /// RSHM_EXCLUSIVE was given and the segment exists.
-    RSHM_ERR_EXISTS,
-    /// The segment's mode or owner does not allow this.
-    RSHM_ERR_PERMISSION,
-    /// The kernel is out of memory or address space.
-    RSHM_ERR_NO_MEMORY,
-    /// A system limit on segments or pages is reached.
-    RSHM_ERR_NO_SPACE,
-    /// An offset and length reach outside the segment or the buffer.
-    RSHM_ERR_OUT_OF_BOUNDS,
-    /// A write through a handle opened with RSHM_READ_ONLY.
-    RSHM_ERR_READ_ONLY,
-    /// The segment was removed.
-    RSHM_ERR_REMOVED,
-    /// The existing segment is smaller than the size asked for.
-    RSHM_ERR_SIZE_MISMATCH,
-    /// With RSHM_VERIFY_OWNER: the segment was made or is owned by another user.
-    RSHM_ERR_OWNER_MISMATCH,
-    /// A required pointer argument is NULL.
-    RSHM_ERR_NULL_POINTER,
-    /// An internal error in rshm (a bug): please report it.
-    RSHM_ERR_PANIC,
-    /// Another error from the operating system; errno and rshm_last_error() say which.
-    RSHM_ERR_OS,
-    /// A wait (semaphore, mutex, channel) ran out of time.
-    RSHM_ERR_TIMEOUT,
-    /// A try-call would have had to wait.
-    RSHM_ERR_WOULD_BLOCK,
-    /// The mutex is yours, but its last holder died holding it: repair, then rshm_mutex_consistent.
-    RSHM_ERR_OWNER_DIED,
-    /// The mutex's dead holder's data was never marked consistent: it cannot be used again.
-    RSHM_ERR_NOT_RECOVERABLE,
-    /// The other end of the channel died.
-    RSHM_ERR_PEER_DIED,
-    /// The other end of the channel closed it.
-    RSHM_ERR_CLOSED,
-    /// The segment does not hold what the call expects (not a channel, a damaged one, no mutex there).
-    RSHM_ERR_CORRUPT,
-}
-
-/// A status as C passes it in: any int, so values outside `rshm_status` are safe.
-#[repr(transparent)]
-#[derive(Debug, Clone, Copy)]
-pub struct StatusCode(pub c_int);
-
-/// rshm_options.flags: create the segment if the key has none.
-pub const RSHM_CREATE: c_uint = 1 << 0;
-/// rshm_options.flags: with RSHM_CREATE, fail with RSHM_ERR_EXISTS if it exists.
-pub const RSHM_EXCLUSIVE: c_uint = 1 << 1;
-/// rshm_options.flags: attach read-only; writes fail with RSHM_ERR_READ_ONLY.
-pub const RSHM_READ_ONLY: c_uint = 1 << 2;
-/// rshm_options.flags: remove the segment when the handle closes (a private
-/// segment is marked at once, so even SIGKILL leaks nothing).
-pub const RSHM_REMOVE_ON_CLOSE: c_uint = 1 << 3;
-/// rshm_options.flags: refuse an existing segment unless its creator and owner
-/// are the calling user (RSHM_ERR_OWNER_MISMATCH): the defence against a
-/// segment pre-created by someone else on a predictable ftok key.
-pub const RSHM_VERIFY_OWNER: c_uint = 1 << 4;
-/// rshm_options.flags: back a new segment with huge pages (SHM_HUGETLB).
-pub const RSHM_HUGE_PAGES: c_uint = 1 << 5;
-
-const ALL_FLAGS: c_uint = RSHM_CREATE
-    | RSHM_EXCLUSIVE
-    | RSHM_READ_ONLY
-    | RSHM_REMOVE_ON_CLOSE
-    | RSHM_VERIFY_OWNER
-    | RSHM_HUGE_PAGES;
-
-/// What to open: fill it (zero-initialise it first), then call rshm_open.
-#[repr(C)]
-#[allow(non_camel_case_types)]
-pub struct rshm_options {
-    /// When not NULL, the key is ftok(path, proj_id): the file must exist.
-    pub path: *const c_char,
-    /// With path: the ftok project id; its low 8 bits must not be 0.
-    pub proj_id: c_int,
-    /// Used when path is NULL; IPC_PRIVATE (0) makes a new private segment.
-    pub key: key_t,
-    /// Required to create; when opening, the segment must hold at least this
-    /// many bytes (0: whatever it holds).
-    pub size: usize,
-    /// Permission bits of a new segment; 0 means 0600.
-    pub mode: c_uint,
-    /// RSHM_CREATE, RSHM_EXCLUSIVE, RSHM_READ_ONLY, ... or 0 to open an existing segment.
-    pub flags: c_uint,
-}
 
 /// What the kernel knows of a segment, from rshm_stat.
 #[repr(C)]
@@ -138,103 +37,21 @@ pub struct rshm_info {
 }
 
 /// An open, attached segment (opaque). Made by rshm_open, freed by rshm_close.
+/// One handle may be used by several threads at once: its calls read the
+/// handle only, and concurrent writes to the same bytes are the caller's to order.
 #[allow(non_camel_case_types)]
 pub struct rshm_segment {
-    open: OpenSegment,
-}
-
-/// The status that C sees for `error`.
-pub(crate) fn status_of(error: &Error) -> rshm_status {
-    match error {
-        Error::InvalidArgument { .. } | Error::BadAddress { .. } => {
-            rshm_status::RSHM_ERR_INVALID_ARGUMENT
-        }
-        Error::NotFound { .. } => rshm_status::RSHM_ERR_NOT_FOUND,
-        Error::Exists { .. } => rshm_status::RSHM_ERR_EXISTS,
-        Error::PermissionDenied { .. } => rshm_status::RSHM_ERR_PERMISSION,
-        Error::NoMemory { .. } => rshm_status::RSHM_ERR_NO_MEMORY,
-        Error::NoSpace { .. } => rshm_status::RSHM_ERR_NO_SPACE,
-        Error::OutOfBounds { .. } => rshm_status::RSHM_ERR_OUT_OF_BOUNDS,
-        Error::ReadOnly { .. } => rshm_status::RSHM_ERR_READ_ONLY,
-        Error::Removed { .. } => rshm_status::RSHM_ERR_REMOVED,
-        Error::SizeMismatch { .. } => rshm_status::RSHM_ERR_SIZE_MISMATCH,
-        Error::OwnerMismatch { .. } => rshm_status::RSHM_ERR_OWNER_MISMATCH,
-        Error::NullPointer { .. } => rshm_status::RSHM_ERR_NULL_POINTER,
-        Error::TimedOut { .. } => rshm_status::RSHM_ERR_TIMEOUT,
-        Error::WouldBlock { .. } => rshm_status::RSHM_ERR_WOULD_BLOCK,
-        Error::OwnerDied { .. } => rshm_status::RSHM_ERR_OWNER_DIED,
-        Error::NotRecoverable { .. } => rshm_status::RSHM_ERR_NOT_RECOVERABLE,
-        Error::PeerDied { .. } => rshm_status::RSHM_ERR_PEER_DIED,
-        Error::Closed { .. } => rshm_status::RSHM_ERR_CLOSED,
-        Error::Corrupt { .. } => rshm_status::RSHM_ERR_CORRUPT,
-        _ => rshm_status::RSHM_ERR_OS,
-    }
-}
-
-/// `ptr` as a reference, or `NullPointer` naming the argument.
-pub(crate) fn non_null<'a, T>(
-    ptr: *const T,
-    call: &str,
-    argument: &'static str,
-) -> rshm::Result<&'a T> {
-    // SAFETY: a non-NULL pointer from C points to a live T by the API's contract.
-    unsafe { ptr.as_ref() }.ok_or_else(|| Error::NullPointer {
-        call: call.into(),
-        argument,
-    })
+    pub(crate) open: OpenSegment,
 }
 
 /// The segment behind a handle, or `NullPointer`.
-pub(crate) fn segment<'a>(seg: *const rshm_segment, call: &str) -> rshm::Result<&'a OpenSegment> {
-    non_null(seg, call, "seg").map(|seg| &seg.open)
+pub(crate) fn segment<'a>(seg: *const rshm_segment) -> rshm::Result<&'a OpenSegment> {
+    arg(seg, "seg").map(|seg| &seg.open)
 }
 
-/// Checks that a raw pointer argument is not NULL (even for a length of 0).
-pub(crate) fn require<T>(ptr: *const T, call: &str, argument: &'static str) -> rshm::Result<()> {
-    if ptr.is_null() {
-        Err(Error::NullPointer {
-            call: call.into(),
-            argument,
-        })
-    } else {
-        Ok(())
-    }
-}
-
-/// The Rust options for C's `rshm_options`: C values become typed ones here
-/// (undefined flag bits are refused, `path` becomes its ftok key); the rules
-/// of each use are checked by the Rust API that receives them.
-pub fn options_from_c(opts: &rshm_options) -> rshm::Result<OpenOptions> {
-    let unknown = opts.flags & !ALL_FLAGS;
-    if unknown != 0 {
-        return Err(Error::InvalidArgument {
-            call: "rshm_open".into(),
-            reason: format!("flags has undefined bits {unknown:#x}"),
-        });
-    }
-    let key = if opts.path.is_null() {
-        Key(opts.key)
-    } else {
-        // SAFETY: a non-NULL path is a C string by the API's contract.
-        unsafe { Key::ftok_raw(opts.path, opts.proj_id, Validation::Strict) }?
-    };
-    let mode = if opts.mode == 0 {
-        Mode::OWNER_RW
-    } else {
-        Mode::from_bits_retain(opts.mode)
-    };
-    let mut options = OpenOptions::new();
-    options
-        .key(key)
-        .size(opts.size)
-        .mode(mode)
-        .create(opts.flags & RSHM_CREATE != 0)
-        .exclusive(opts.flags & RSHM_EXCLUSIVE != 0)
-        .read_only(opts.flags & RSHM_READ_ONLY != 0)
-        .remove_on_close(opts.flags & RSHM_REMOVE_ON_CLOSE != 0)
-        .verify_owner(opts.flags & RSHM_VERIFY_OWNER != 0)
-        .huge_pages(opts.flags & RSHM_HUGE_PAGES != 0);
-    Ok(options)
+/// The memory behind a handle, or `NullPointer`.
+fn region(seg: *const rshm_segment) -> rshm::Result<Region> {
+    segment(seg).map(OpenSegment::region)
 }
 
 /// Opens (or, with RSHM_CREATE, creates) the segment `opts` describes and
@@ -243,15 +60,9 @@ pub fn options_from_c(opts: &rshm_options) -> rshm::Result<OpenOptions> {
 /// created is removed again), and rshm_last_error() says why.
 #[no_mangle]
 pub extern "C" fn rshm_open(opts: *const rshm_options, out: *mut *mut rshm_segment) -> rshm_status {
-    status_call("rshm_open", || {
-        require(out, "rshm_open", "out")?;
-        // SAFETY: out is not NULL and points to a pointer the caller owns; a raw write needs no initialised value.
-        unsafe { out.write(std::ptr::null_mut()) };
-        let options = options_from_c(non_null(opts, "rshm_open", "opts")?)?;
-        let open = Segment::open(&options)?;
-        // SAFETY: as above.
-        unsafe { out.write(Box::into_raw(Box::new(rshm_segment { open }))) };
-        Ok(())
+    new_handle_export("rshm_open", out, || {
+        let open = segment_options(arg(opts, "opts")?)?.open()?;
+        Ok(rshm_segment { open })
     })
 }
 
@@ -259,47 +70,34 @@ pub extern "C" fn rshm_open(opts: *const rshm_options, out: *mut *mut rshm_segme
 /// also removes the segment. NULL is a no-op. The handle must not be used after.
 #[no_mangle]
 pub extern "C" fn rshm_close(seg: *mut rshm_segment) {
-    if seg.is_null() {
-        return;
-    }
-    let _: rshm_status = status_call("rshm_close", || {
-        // SAFETY: seg came from rshm_open and, by contract, is closed once.
-        let seg = unsafe { Box::from_raw(seg) };
-        seg.open.close()
-    });
+    close_export("rshm_close", seg, |seg| seg.open.close());
 }
 
 /// The segment's id (as ipcs shows it), or -1 for a NULL handle.
 #[no_mangle]
 pub extern "C" fn rshm_id(seg: *const rshm_segment) -> c_int {
-    errno_call("rshm_id", -1, || {
-        segment(seg, "rshm_id").map(OpenSegment::id)
-    })
+    errno_export("rshm_id", -1, || segment(seg).map(OpenSegment::id))
 }
 
 /// The key the segment was opened with (IPC_PRIVATE for a private one), or -1 for a NULL handle.
 #[no_mangle]
 pub extern "C" fn rshm_key(seg: *const rshm_segment) -> key_t {
-    errno_call("rshm_key", -1, || {
-        segment(seg, "rshm_key").map(|open| open.key().raw())
-    })
+    errno_export("rshm_key", -1, || segment(seg).map(|open| open.key().raw()))
 }
 
 /// The segment's first byte in this process, valid until rshm_close; NULL for
 /// a NULL handle. Direct access is not bounds-checked: prefer rshm_read/rshm_write.
 #[no_mangle]
 pub extern "C" fn rshm_data(seg: *const rshm_segment) -> *mut c_void {
-    errno_call("rshm_data", std::ptr::null_mut(), || {
-        segment(seg, "rshm_data").map(|open| open.as_ptr().cast())
+    errno_export("rshm_data", std::ptr::null_mut(), || {
+        segment(seg).map(|open| open.as_ptr().cast())
     })
 }
 
 /// The segment's size in bytes, or 0 for a NULL handle.
 #[no_mangle]
 pub extern "C" fn rshm_size(seg: *const rshm_segment) -> usize {
-    errno_call("rshm_size", 0, || {
-        segment(seg, "rshm_size").map(OpenSegment::size)
-    })
+    errno_export("rshm_size", 0, || segment(seg).map(OpenSegment::size))
 }
 
 /// Copies `len` bytes from `src` into the segment at `offset`. The range must
@@ -313,11 +111,11 @@ pub extern "C" fn rshm_write(
     src: *const c_void,
     len: usize,
 ) -> rshm_status {
-    status_call("rshm_write", || {
-        let open = segment(seg, "rshm_write")?;
-        require(src, "rshm_write", "src")?;
-        // SAFETY: src is readable for len bytes by the API's contract.
-        unsafe { open.attachment().write_raw(offset, src.cast(), len) }
+    status_export("rshm_write", || {
+        let region = region(seg)?;
+        require(src, "src")?;
+        // SAFETY: the handle keeps the attachment; src is readable for len bytes by contract.
+        unsafe { region.write_from(offset, src.cast(), len) }
     })
 }
 
@@ -330,11 +128,11 @@ pub extern "C" fn rshm_read(
     dst: *mut c_void,
     len: usize,
 ) -> rshm_status {
-    status_call("rshm_read", || {
-        let open = segment(seg, "rshm_read")?;
-        require(dst, "rshm_read", "dst")?;
-        // SAFETY: dst is writable for len bytes by the API's contract.
-        unsafe { open.attachment().read_raw(offset, dst.cast(), len) }
+    status_export("rshm_read", || {
+        let region = region(seg)?;
+        require(dst, "dst")?;
+        // SAFETY: the handle keeps the attachment; dst is writable for len bytes by contract.
+        unsafe { region.read_into(offset, dst.cast(), len) }
     })
 }
 
@@ -345,11 +143,13 @@ pub extern "C" fn rshm_write_str(
     offset: usize,
     s: *const c_char,
 ) -> rshm_status {
-    status_call("rshm_write_str", || {
-        let open = segment(seg, "rshm_write_str")?;
-        require(s, "rshm_write_str", "s")?;
+    status_export("rshm_write_str", || {
+        let region = region(seg)?;
+        require(s, "s")?;
         // SAFETY: s is a NUL-terminated string by the API's contract.
-        open.write_str(offset, unsafe { CStr::from_ptr(s) })
+        let bytes = unsafe { CStr::from_ptr(s) }.to_bytes_with_nul();
+        // SAFETY: the handle keeps the attachment; bytes is a valid slice.
+        unsafe { region.write_from(offset, bytes.as_ptr(), bytes.len()) }
     })
 }
 
@@ -364,20 +164,20 @@ pub extern "C" fn rshm_read_str(
     dst: *mut c_char,
     cap: usize,
 ) -> rshm_status {
-    status_call("rshm_read_str", || {
-        let open = segment(seg, "rshm_read_str")?;
-        require(dst, "rshm_read_str", "dst")?;
-        // SAFETY: dst is writable for cap bytes by the API's contract.
-        unsafe { open.attachment().read_str_raw(offset, dst.cast(), cap) }.map(drop)
+    status_export("rshm_read_str", || {
+        let region = region(seg)?;
+        require(dst, "dst")?;
+        // SAFETY: the handle keeps the attachment; dst is writable for cap bytes by contract.
+        unsafe { region.read_str_into(offset, dst.cast(), cap) }.map(drop)
     })
 }
 
 /// Fills `*out` with what the kernel knows of the segment now.
 #[no_mangle]
 pub extern "C" fn rshm_stat(seg: *const rshm_segment, out: *mut rshm_info) -> rshm_status {
-    status_call("rshm_stat", || {
-        let open = segment(seg, "rshm_stat")?;
-        require(out, "rshm_stat", "out")?;
+    status_export("rshm_stat", || {
+        let open = segment(seg)?;
+        require(out, "out")?;
         let info = open.stat()?;
         let stat = rshm_info {
             id: open.id(),
@@ -407,43 +207,5 @@ pub extern "C" fn rshm_stat(seg: *const rshm_segment, out: *mut rshm_info) -> rs
 /// memory stays usable through this handle until rshm_close.
 #[no_mangle]
 pub extern "C" fn rshm_remove(seg: *mut rshm_segment) -> rshm_status {
-    status_call("rshm_remove", || segment(seg, "rshm_remove")?.remove())
-}
-
-/// The name of a status, e.g. "RSHM_ERR_SIZE_MISMATCH", with a short meaning.
-/// Any int is accepted: values that are not statuses give "unknown rshm_status".
-#[no_mangle]
-pub extern "C" fn rshm_status_str(status: StatusCode) -> *const c_char {
-    let text: &'static CStr = match status.0 {
-        0 => c"RSHM_OK: success",
-        1 => c"RSHM_ERR_INVALID_ARGUMENT: an argument is invalid",
-        2 => c"RSHM_ERR_NOT_FOUND: the path or segment does not exist",
-        3 => c"RSHM_ERR_EXISTS: the segment exists and RSHM_EXCLUSIVE was given",
-        4 => c"RSHM_ERR_PERMISSION: the segment's mode or owner does not allow this",
-        5 => c"RSHM_ERR_NO_MEMORY: out of memory or address space",
-        6 => c"RSHM_ERR_NO_SPACE: a system limit on segments or pages is reached",
-        7 => c"RSHM_ERR_OUT_OF_BOUNDS: the range reaches outside the segment or buffer",
-        8 => c"RSHM_ERR_READ_ONLY: the handle is read-only",
-        9 => c"RSHM_ERR_REMOVED: the segment was removed",
-        10 => c"RSHM_ERR_SIZE_MISMATCH: the segment is smaller than the size asked for",
-        11 => c"RSHM_ERR_OWNER_MISMATCH: the segment belongs to another user",
-        12 => c"RSHM_ERR_NULL_POINTER: a required pointer is NULL",
-        13 => c"RSHM_ERR_PANIC: internal error in rshm",
-        14 => c"RSHM_ERR_OS: operating system error (see errno and rshm_last_error)",
-        15 => c"RSHM_ERR_TIMEOUT: the wait ran out of time",
-        16 => c"RSHM_ERR_WOULD_BLOCK: the call would have had to wait",
-        17 => c"RSHM_ERR_OWNER_DIED: the mutex's last holder died; repair, then mark it consistent",
-        18 => c"RSHM_ERR_NOT_RECOVERABLE: the mutex cannot be used again",
-        19 => c"RSHM_ERR_PEER_DIED: the other end of the channel died",
-        20 => c"RSHM_ERR_CLOSED: the other end of the channel closed it",
-        21 => c"RSHM_ERR_CORRUPT: the segment does not hold what the call expects",
-        _ => c"unknown rshm_status",
-    };
-    text.as_ptr()
-}
-
-/// Records `error` for rshm_last_error() and errno, and returns its status.
-pub(crate) fn fail_status(error: &Error) -> rshm_status {
-    fail(error);
-    status_of(error)
+    status_export("rshm_remove", || segment(seg)?.remove())
 }

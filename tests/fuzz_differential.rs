@@ -232,7 +232,7 @@ fn rshm_api() -> Api {
         shmat: rshm_shmat,
         shmdt: rshm_shmdt,
         shmctl: rshm_shmctl,
-        last_error: Some(rshm_capi::boundary::rshm_last_error),
+        last_error: Some(rshm_capi::last_error::rshm_last_error),
         skip_strict: false,
     }
 }
@@ -555,7 +555,7 @@ fn run(api: &Api, fixture: &Fixture, ops: &[Op]) -> Result<Run, TestCaseError> {
             let message = unsafe { std::ffi::CStr::from_ptr(last_error()) }
                 .to_string_lossy()
                 .into_owned();
-            let tail = format!("({})", rshm::Errno(*err));
+            let tail = format!("({})", rshm::Errno::new(*err));
             prop_assert!(
                 message.starts_with(call_name(op)) && message.ends_with(&tail),
                 "{}: {op:?} failed with {tail} but the message is {message:?}",
@@ -600,7 +600,7 @@ impl Stats {
             return;
         }
         let result = match outcome {
-            Outcome::Failed(err) => rshm::Errno(*err).to_string(),
+            Outcome::Failed(err) => rshm::Errno::new(*err).to_string(),
             _ => "ok".into(),
         };
         *self.calls.entry((name, result)).or_default() += 1;

@@ -2,8 +2,6 @@
 //! different segments, through the handle API and the libc-compatible calls at
 //! once; afterwards the registry must agree with the kernel exactly.
 
-mod common;
-
 use rshm::{OpenOptions, Segment};
 use rshm_capi::libc::{rshm_shmat, rshm_shmctl, rshm_shmdt, rshm_shmget};
 use std::sync::Barrier;
@@ -21,19 +19,23 @@ fn threads_on_shared_and_own_segments_leave_the_registry_consistent() {
         .unwrap();
     let shared_id = shared.id();
     let barrier = Barrier::new(THREADS + 1);
-    let before = rshm::registry::live_attachments().len();
+    let before = rshm::attachments_in_this_process().len();
     std::thread::scope(|scope| {
         for t in 0..THREADS {
-            let (shared, barrier) = (&shared, &barrier);
+            let (region, barrier) = (shared.region(), &barrier);
             scope.spawn(move || {
                 let block = [t as u8; 256];
                 let mut back = [0u8; 256];
                 let own = rshm_shmget(libc::IPC_PRIVATE, 4096, libc::IPC_CREAT | 0o600);
                 assert!(own >= 0);
                 for round in 0..ROUNDS {
-                    // The shared segment, through the handle API and through another attachment of it.
-                    shared.write(t * 256, &block).unwrap();
-                    shared.read(t * 256, &mut back).unwrap();
+                    // The shared segment, through the handle's memory (as rshm_write and
+                    // rshm_read use it) and through another attachment of it.
+                    // SAFETY: the handle outlives the scope; each thread uses its own 256 bytes.
+                    unsafe {
+                        region.write_from(t * 256, block.as_ptr(), 256).unwrap();
+                        region.read_into(t * 256, back.as_mut_ptr(), 256).unwrap();
+                    }
                     assert_eq!(back, block);
                     let extra = rshm_shmat(shared_id, std::ptr::null(), 0);
                     assert_ne!(extra as isize, -1);
@@ -63,7 +65,10 @@ fn threads_on_shared_and_own_segments_leave_the_registry_consistent() {
         barrier.wait();
         // Mid-run, with every thread parked between rounds: the registry and the kernel agree.
         let nattch = Segment::from_id(shared_id).stat().unwrap().nattch;
-        assert_eq!(rshm::registry::attachments_of(shared_id) as u64, nattch);
+        assert_eq!(
+            rshm::Segment::from_id(shared_id).attachments_in_this_process() as u64,
+            nattch
+        );
         assert_eq!(
             nattch, 1,
             "only the handle's attachment is live between rounds"
@@ -71,10 +76,13 @@ fn threads_on_shared_and_own_segments_leave_the_registry_consistent() {
         barrier.wait();
     });
     assert_eq!(
-        rshm::registry::live_attachments().len(),
+        rshm::attachments_in_this_process().len(),
         before,
         "every detach was recorded"
     );
-    assert_eq!(rshm::registry::attachments_of(shared_id), 1);
+    assert_eq!(
+        rshm::Segment::from_id(shared_id).attachments_in_this_process(),
+        1
+    );
     assert_eq!(Segment::from_id(shared_id).stat().unwrap().nattch, 1);
 }

@@ -99,7 +99,7 @@ fn parse_key(text: &str) -> Result<Key, Usage> {
         Some(hex) => u32::from_str_radix(hex, 16).map(|k| k as i32).ok(),
         None => text.parse::<i32>().ok(),
     };
-    parsed.map(Key).ok_or_else(|| {
+    parsed.map(Key::from_raw).ok_or_else(|| {
         Usage(format!(
             "'{text}' is not a key (0x41012345 or a decimal number)"
         ))
@@ -222,7 +222,7 @@ fn print_table(shown: &[Listed]) {
         .iter()
         .map(|s| {
             [
-                Key(s.key).to_string(),
+                Key::from_raw(s.key).to_string(),
                 s.id.to_string(),
                 user_name(s.uid),
                 user_name(s.cuid),
@@ -269,7 +269,7 @@ fn to_json(shown: &[Listed]) -> String {
                  \"lpid_alive\":{},\"owner\":{},\"uid\":{},\"gid\":{},\"creator\":{},\"cuid\":{},\"cgid\":{},\
                  \"mode\":{},\"rss\":{},\"swap\":{},\"atime\":{},\"dtime\":{},\"ctime\":{},\
                  \"marked_for_removal\":{},\"locked\":{},\"orphan\":{}}}",
-                json_string(&Key(s.key).to_string()),
+                json_string(&Key::from_raw(s.key).to_string()),
                 s.id,
                 s.size,
                 s.nattch,
@@ -340,7 +340,7 @@ fn rm(mut parser: lexopt::Parser) -> Result<u8, Usage> {
             let what = format!(
                 "segment {} (key {}, {}, created by pid {} {})",
                 s.id,
-                Key(s.key),
+                Key::from_raw(s.key),
                 human(s.size),
                 s.cpid,
                 ago(s.ctime)
@@ -414,7 +414,7 @@ fn rm(mut parser: lexopt::Parser) -> Result<u8, Usage> {
                             .to_string()
                     }
                     libc::EINVAL | libc::EIDRM => "no such segment (gone already?)".to_string(),
-                    _ => error.reason(),
+                    _ => error.reason().to_string(),
                 };
                 eprintln!("rshm: cannot remove segment {id}: {why}");
                 failed = true;
@@ -475,7 +475,7 @@ fn stat(mut parser: lexopt::Parser) -> Result<u8, Usage> {
     println!(
         "segment {} (key {}{})",
         s.id,
-        Key(s.key),
+        Key::from_raw(s.key),
         if s.key == 0 { ", IPC_PRIVATE" } else { "" }
     );
     println!(
@@ -596,7 +596,7 @@ fn limits(mut parser: lexopt::Parser) -> Result<u8, Usage> {
             other => Err(other.unexpected().into()),
         };
     }
-    let (limits, usage) = match (rshm::control::limits(), rshm::control::usage()) {
+    let (limits, usage) = match (rshm::limits(), rshm::usage()) {
         (Ok(limits), Ok(usage)) => (limits, usage),
         (Err(error), _) | (_, Err(error)) => {
             eprintln!("rshm: {error}");

@@ -27,7 +27,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn key(line: u32) -> Key {
-    Key(0x5243_0000 | ((std::process::id() as i32 & 0xff) << 8) | (line as i32 & 0xff))
+    Key::from_raw(0x5243_0000 | ((std::process::id() as i32 & 0xff) << 8) | (line as i32 & 0xff))
 }
 
 /// A segment made by a child process that is then killed: an orphan.

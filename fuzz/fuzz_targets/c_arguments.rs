@@ -1,15 +1,14 @@
 //! Coverage-guided fuzzing of how rshm reads arguments from C, without
 //! syscalls: flag splitting, command decoding, the description of every call
-//! (messages and traces), status names, and `rshm_options` parsing and checks.
-//! Run with `make fuzz-c` (cargo fuzz, nightly).
+//! and reason (messages and traces), status lines, and the checks of open
+//! options. Run with `make fuzz-c` (cargo fuzz, nightly).
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use rshm::describe::{FtokCall, FtokPath, ShmatCall, ShmctlCall, ShmdtCall, ShmgetCall};
-use rshm::ffi::handle::{options_from_c, rshm_options, rshm_status_str, StatusCode};
-use rshm::{Command, GetFlags, Key};
-use std::ffi::CStr;
+use rshm::error::kind::status_line_with_nul;
+use rshm::error::{Arg, Call, PathText};
+use rshm::{msg, Command, ErrorKind, GetFlags, Key, Mode, OpenOptions};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -23,10 +22,10 @@ struct Input {
     proj_id: i32,
     path: Vec<u8>,
     status: i32,
-    opts_key: i32,
     opts_size: usize,
     opts_mode: u32,
-    opts_flags: u32,
+    create: bool,
+    exclusive: bool,
 }
 
 fuzz_target!(|input: Input| {
@@ -41,43 +40,62 @@ fuzz_target!(|input: Input| {
     }
 
     // Every call can be described, whatever its arguments.
-    let key = Key(input.key);
-    let get = ShmgetCall { key, size: input.size, shmflg: input.shmflg }.to_string();
+    let get = Call::Shmget {
+        key: input.key,
+        size: input.size,
+        shmflg: input.shmflg,
+    }
+    .to_string();
     assert!(get.starts_with("shmget(key=0x") && get.ends_with(')'));
-    let at = ShmatCall { shmid: input.shmid, shmaddr: input.addr as *const libc::c_void, shmflg: input.shmat_flags };
-    assert!(at.to_string().starts_with("shmat(shmid="));
-    assert!(ShmdtCall { shmaddr: input.addr as *const libc::c_void }.to_string().starts_with("shmdt(shmaddr="));
-    let ctl = ShmctlCall { shmid: input.shmid, cmd: input.cmd, buf: input.addr as *const libc::c_void };
-    assert!(ctl.to_string().starts_with("shmctl(shmid="));
-    let mut path = input.path.clone();
-    path.retain(|&b| b != 0);
-    path.push(0);
-    let path = CStr::from_bytes_with_nul(&path).unwrap();
-    let ftok = FtokCall { path: FtokPath::Text(path), proj_id: input.proj_id }.to_string();
-    assert!(ftok.starts_with("ftok(path=\"") && ftok.is_ascii(), "{ftok}");
-
-    // Every int names a status (unknown ones say so).
-    // SAFETY: rshm_status_str returns a static NUL-terminated string.
-    let name = unsafe { CStr::from_ptr(rshm_status_str(StatusCode(input.status))) };
-    assert!(!name.to_bytes().is_empty());
-
-    // rshm_options parse and check (as rshm_open does) without a syscall (path NULL); a refusal says why.
-    let opts = rshm_options {
-        path: std::ptr::null(),
-        proj_id: input.proj_id,
-        key: input.opts_key,
-        size: input.opts_size,
-        mode: input.opts_mode,
-        flags: input.opts_flags,
+    let at = Call::Shmat {
+        shmid: input.shmid,
+        addr: input.addr,
+        shmflg: input.shmat_flags,
     };
-    match options_from_c(&opts).and_then(|options| options.validate()) {
-        Ok(_) => {
-            assert!(input.opts_flags & !0x3f == 0, "undefined flags accepted");
-            assert!(input.opts_mode & !0o777 == 0, "a mode beyond 0777 accepted");
-        }
+    assert!(at.to_string().starts_with("shmat(shmid="));
+    assert!(Call::Shmdt { addr: input.addr }
+        .to_string()
+        .starts_with("shmdt(shmaddr="));
+    let ctl = Call::Shmctl {
+        shmid: input.shmid,
+        cmd: input.cmd,
+        buf: input.addr,
+    };
+    assert!(ctl.to_string().starts_with("shmctl(shmid="));
+    let ftok = Call::Ftok {
+        path: PathText::new(&input.path),
+        proj_id: input.proj_id,
+    }
+    .to_string();
+    assert!(
+        ftok.starts_with("ftok(path=\"") && ftok.is_ascii(),
+        "{ftok}"
+    );
+    let reason = msg!(
+        "{} {} {}",
+        Arg::Sum(input.size as u64, input.addr as u64),
+        Arg::ShmgetFlags(input.shmflg),
+        Key::from_raw(input.key)
+    );
+    assert!(!reason.to_string().is_empty());
+
+    // Every int names a status (unknown ones say so), NUL-terminated once.
+    let line = status_line_with_nul(input.status);
+    assert!(line.ends_with('\0') && line.matches('\0').count() == 1);
+
+    // Open options are checked without a syscall; a refusal says why.
+    let mut options = OpenOptions::new();
+    options
+        .key(Key::from_raw(input.key))
+        .size(input.opts_size)
+        .mode(Mode::from_bits_retain(input.opts_mode))
+        .create(input.create)
+        .exclusive(input.exclusive);
+    match options.validate() {
+        Ok(()) => assert!(input.opts_mode & !0o777 == 0, "a mode beyond 0777 accepted"),
         Err(error) => {
-            assert_eq!(error.errno(), libc::EINVAL);
-            assert!(!error.reason().is_empty());
+            assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+            assert!(!error.reason().to_string().is_empty());
         }
     }
 });

@@ -2,7 +2,7 @@
 //! exit, reports those neither removed nor attached by any other process.
 //! The record is a fixed, lock-free table, safe across threads and fork.
 
-use rshm::describe::ShmgetCall;
+use rshm::error::Call;
 use rshm::{Key, Segment};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
@@ -74,13 +74,13 @@ extern "C" fn at_exit() {
         let Ok(info) = Segment::from_id(shmid).stat() else {
             continue; // removed and gone
         };
-        let ours = rshm::registry::attachments_of(shmid) as u64;
+        let ours = Segment::from_id(shmid).attachments_in_this_process() as u64;
         if info.cpid != me || info.marked_for_removal || info.nattch > ours {
             continue; // another segment under a reused id, removed, or in use by another process
         }
         leaked += 1;
-        let call = ShmgetCall {
-            key: Key(created.key.load(Ordering::Relaxed)),
+        let call = Call::Shmget {
+            key: created.key.load(Ordering::Relaxed),
             size: created.size.load(Ordering::Relaxed),
             shmflg: created.shmflg.load(Ordering::Relaxed),
         };

@@ -106,7 +106,7 @@ pub fn result<T>(
         Ok(ok) => line(format_args!("{call} = {}", value(ok))),
         Err(error) => line(format_args!(
             "{call} = {failed} {} ({})",
-            rshm::Errno(error.errno()),
+            rshm::Errno::new(error.errno()),
             error.reason()
         )),
     }

@@ -1,8 +1,8 @@
-//! Typed flags and permission modes for the Rust API, and how they are
-//! written in messages (`IPC_CREAT|IPC_EXCL|0600`). Raw C ints become these once, in `ffi/`.
+//! Typed flags and permission modes for the Rust API (raw C ints become
+//! these once, at the C boundary), and the strictness of validation.
 
+use crate::error::{HUGE_SIZE_MASK, HUGE_SIZE_SHIFT, MODE_BITS, SHM_EXEC, SHM_REMAP};
 use bitflags::bitflags;
-use std::fmt::{self, Write as _};
 
 bitflags! {
     /// Permission bits of a segment (the low nine bits of `shmflg` and `shm_perm.mode`).
@@ -35,7 +35,7 @@ bitflags! {
         /// `SHM_NORESERVE`: do not reserve swap space.
         const NORESERVE = libc::SHM_NORESERVE as u32;
         /// The `SHM_HUGE_*` field: log2 of the huge page size, meaningful only with `HUGETLB`.
-        const HUGE_PAGE_SIZE = (HUGE_SIZE_FIELD_MASK << HUGE_SIZE_SHIFT);
+        const HUGE_PAGE_SIZE = HUGE_SIZE_MASK;
     }
 }
 
@@ -48,30 +48,25 @@ bitflags! {
         /// `SHM_RND`: round the address down to a multiple of `SHMLBA`.
         const ROUND = libc::SHM_RND as u32;
         /// `SHM_REMAP`: replace any mapping in the range (needs an address).
-        const REMAP = 0o40000;
+        const REMAP = SHM_REMAP;
         /// `SHM_EXEC`: allow executing the segment's contents.
-        const EXEC = 0o100000;
+        const EXEC = SHM_EXEC;
     }
 }
-
-const HUGE_SIZE_SHIFT: u32 = 26;
-const HUGE_SIZE_FIELD_MASK: u32 = 0x3f;
 
 impl GetFlags {
     /// `SHM_HUGETLB` with the huge page size `1 << log2_size` (`SHM_HUGE_2MB` is 21).
     pub fn huge_pages(log2_size: u8) -> GetFlags {
         GetFlags::HUGETLB
-            | GetFlags::from_bits_retain(
-                (u32::from(log2_size) & HUGE_SIZE_FIELD_MASK) << HUGE_SIZE_SHIFT,
-            )
+            | GetFlags::from_bits_retain((u32::from(log2_size) << HUGE_SIZE_SHIFT) & HUGE_SIZE_MASK)
     }
 
     /// Splits a C `shmflg` into flags and mode, keeping undefined bits for validation to see.
     pub fn split_c(shmflg: i32) -> (GetFlags, Mode) {
         let bits = shmflg as u32;
         (
-            GetFlags::from_bits_retain(bits & !Mode::all().bits()),
-            Mode::from_bits_retain(bits & Mode::all().bits()),
+            GetFlags::from_bits_retain(bits & !MODE_BITS),
+            Mode::from_bits_retain(bits & MODE_BITS),
         )
     }
 }
@@ -86,122 +81,9 @@ pub enum Validation {
     LikeGlibc,
 }
 
-/// Writes `NAME|NAME|...` for the named bits set in `bits`, then the rest in hex,
-/// each preceded by `|` unless it comes first; returns whether anything was written.
-fn write_flags(
-    f: &mut fmt::Formatter<'_>,
-    bits: u32,
-    names: &[(u32, &str)],
-) -> Result<bool, fmt::Error> {
-    let mut first = true;
-    let mut rest = bits;
-    let mut sep = |f: &mut fmt::Formatter<'_>| -> fmt::Result {
-        if !std::mem::take(&mut first) {
-            f.write_char('|')?;
-        }
-        Ok(())
-    };
-    for &(bit, name) in names {
-        if bit != 0 && bits & bit == bit {
-            sep(f)?;
-            f.write_str(name)?;
-            rest &= !bit;
-        }
-    }
-    let huge = rest & GetFlags::HUGE_PAGE_SIZE.bits();
-    if huge != 0 && names.iter().any(|&(_, name)| name == "SHM_HUGETLB") {
-        sep(f)?;
-        write!(f, "({}<<SHM_HUGE_SHIFT)", huge >> HUGE_SIZE_SHIFT)?;
-        rest &= !huge;
-    }
-    if rest != 0 {
-        sep(f)?;
-        write!(f, "{rest:#x}")?;
-    }
-    Ok(!first)
-}
-
-/// `shmflg` as a C programmer writes it: `IPC_CREAT|IPC_EXCL|0600`.
-pub struct ShmgetFlagsDisplay(pub i32);
-
-impl fmt::Display for ShmgetFlagsDisplay {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bits = self.0 as u32;
-        let named = write_flags(
-            f,
-            bits & !Mode::all().bits(),
-            &[
-                (libc::IPC_CREAT as u32, "IPC_CREAT"),
-                (libc::IPC_EXCL as u32, "IPC_EXCL"),
-                (libc::SHM_HUGETLB as u32, "SHM_HUGETLB"),
-                (libc::SHM_NORESERVE as u32, "SHM_NORESERVE"),
-            ],
-        )?;
-        if named {
-            f.write_char('|')?;
-        }
-        write!(f, "{:04o}", bits & Mode::all().bits())
-    }
-}
-
-/// `shmflg` of shmat: `SHM_RDONLY|SHM_RND`, or `0`.
-pub struct ShmatFlagsDisplay(pub i32);
-
-impl fmt::Display for ShmatFlagsDisplay {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let named = write_flags(
-            f,
-            self.0 as u32,
-            &[
-                (AttachFlags::READ_ONLY.bits(), "SHM_RDONLY"),
-                (AttachFlags::ROUND.bits(), "SHM_RND"),
-                (AttachFlags::REMAP.bits(), "SHM_REMAP"),
-                (AttachFlags::EXEC.bits(), "SHM_EXEC"),
-            ],
-        )?;
-        if !named {
-            f.write_char('0')?;
-        }
-        Ok(())
-    }
-}
-
-/// A mode in octal: `0600`.
-pub(crate) fn octal(mode: u32) -> String {
-    format!("{mode:04o}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shmget_flags_read_like_c() {
-        assert_eq!(
-            ShmgetFlagsDisplay(libc::IPC_CREAT | 0o600).to_string(),
-            "IPC_CREAT|0600"
-        );
-        assert_eq!(
-            ShmgetFlagsDisplay(libc::IPC_CREAT | libc::IPC_EXCL | 0o666).to_string(),
-            "IPC_CREAT|IPC_EXCL|0666"
-        );
-        assert_eq!(ShmgetFlagsDisplay(0).to_string(), "0000");
-        assert_eq!(
-            ShmgetFlagsDisplay(0x10000000 | 0o644).to_string(),
-            "(4<<SHM_HUGE_SHIFT)|0644"
-        );
-        assert_eq!(ShmgetFlagsDisplay(0o20000).to_string(), "0x2000|0000");
-    }
-
-    #[test]
-    fn shmat_flags_read_like_c() {
-        assert_eq!(ShmatFlagsDisplay(0).to_string(), "0");
-        assert_eq!(
-            ShmatFlagsDisplay(libc::SHM_RDONLY | libc::SHM_RND).to_string(),
-            "SHM_RDONLY|SHM_RND"
-        );
-        assert_eq!(ShmatFlagsDisplay(0o666).to_string(), "0x1b6");
-    }
 
     #[test]
     fn split_keeps_undefined_bits() {

@@ -1,22 +1,31 @@
-//! `Key`, the name of a segment, and `ftok`, computed in Rust with glibc's
+//! `Key`, the name of a SysV object, and `ftok`, computed in Rust with glibc's
 //! formula so that both give the same key for every path and proj_id.
 
-use crate::error::call::{FtokCall, FtokPath};
-use crate::error::{Errno, Error, Result};
+use crate::error::{msg, Arg, Call, Errno, Error, ErrorKind, Message, PathText, Result};
 use crate::flags::Validation;
 use crate::sys;
 use libc::c_char;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fmt;
 use std::path::Path;
 
 /// A System V IPC key (`key_t`). Printed in hex, as `ipcs` shows it: `0x41012345`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Key(pub libc::key_t);
+pub struct Key(libc::key_t);
 
 impl Key {
-    /// `IPC_PRIVATE`: a key that always makes a new segment.
+    /// `IPC_PRIVATE`: a key that always makes a new object.
     pub const PRIVATE: Key = Key(libc::IPC_PRIVATE);
+
+    /// The key `raw`, as C's `key_t` holds it.
+    pub const fn from_raw(raw: libc::key_t) -> Key {
+        Key(raw)
+    }
+
+    /// The raw `key_t`.
+    pub const fn raw(self) -> libc::key_t {
+        self.0
+    }
 
     /// The key for `path` and `proj_id`, as `ftok(3)` makes it: the low 16 bits
     /// of the file's inode, the low 8 bits of its device and of `proj_id`.
@@ -31,57 +40,58 @@ impl Key {
     /// # Ok::<(), rshm::Error>(())
     /// ```
     pub fn ftok(path: impl AsRef<Path>, proj_id: i32) -> Result<Key> {
-        let path = path.as_ref();
-        let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
-            Error::InvalidArgument {
-                call: format!("ftok(path={path:?}, proj_id={proj_id})"),
-                reason: "the path contains a NUL byte".into(),
-            }
-        })?;
+        let bytes = path.as_ref().as_os_str().as_encoded_bytes();
+        let Ok(c_path) = CString::new(bytes) else {
+            let call = Call::Ftok {
+                path: PathText::new(bytes),
+                proj_id,
+            };
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                call,
+                msg!("the path contains a NUL byte"),
+            ));
+        };
         // SAFETY: c_path is a valid NUL-terminated string.
-        unsafe { Key::ftok_raw(c_path.as_ptr(), proj_id, Validation::Strict) }
+        unsafe { Key::ftok_ptr(c_path.as_ptr(), proj_id, Validation::Strict) }
     }
 
-    /// `ftok` on a C string pointer, as the C face receives it: NULL or an
-    /// unreadable pointer is `EFAULT`, exactly as with glibc.
+    /// `ftok` on a C string pointer, as a C caller passes it: NULL or an
+    /// unreadable pointer is `EFAULT`, exactly as with glibc, and the path is
+    /// read only as far as the kernel could read it.
     ///
     /// # Safety
     /// `path` is NULL, or points to a NUL-terminated string, or to memory the
     /// kernel reports as unmapped (EFAULT).
     #[inline]
-    pub unsafe fn ftok_raw(
+    pub unsafe fn ftok_ptr(
         path: *const c_char,
         proj_id: i32,
         validation: Validation,
     ) -> Result<Key> {
         if path.is_null() {
-            return Err(Error::NullPointer {
-                call: ftok_call(FtokPath::Null, proj_id),
-                argument: "path",
-            });
+            let call = Call::Ftok {
+                path: PathText::Null,
+                proj_id,
+            };
+            return Err(Error::new(
+                ErrorKind::NullPointer,
+                call,
+                msg!("path is NULL"),
+            ));
         }
         // SAFETY: forwarded contract: path is handed to the kernel, which checks it.
         let stat = unsafe { sys::stat_dev_ino(path) };
         if validation == Validation::Strict && proj_id & 0xff == 0 {
             // Checked after stat(2), which changes nothing, so that the message
             // reads the path only if the kernel could (an unmapped one stays EFAULT-safe).
-            let errno = stat.err().unwrap_or(Errno(0));
-            return Err(Error::InvalidArgument {
-                // SAFETY: path was just handed to stat(2), which gave errno.
-                call: ftok_call(unsafe { FtokPath::after_stat(path, errno) }, proj_id),
-                reason: format!(
-                    "the low 8 bits of proj_id ({proj_id:#x}) are zero; ftok(3) requires them non-zero"
-                ),
-            });
+            // SAFETY: path was just handed to stat(2), which gave this result.
+            return Err(unsafe { zero_proj_id(path, proj_id, stat.err()) });
         }
         match stat {
             Ok((dev, ino)) => Ok(Key::from_file_ids(dev, ino, proj_id)),
             // SAFETY: path was just handed to stat(2), which gave errno.
-            Err(errno) => Err(stat_error(
-                errno,
-                unsafe { FtokPath::after_stat(path, errno) },
-                proj_id,
-            )),
+            Err(errno) => Err(unsafe { stat_error(errno, path, proj_id) }),
         }
     }
 
@@ -91,55 +101,60 @@ impl Key {
             (ino & 0xffff) as u32 | ((dev & 0xff) as u32) << 16 | ((proj_id as u32) & 0xff) << 24;
         Key(key as libc::key_t)
     }
-
-    /// The raw `key_t`.
-    pub fn raw(self) -> libc::key_t {
-        self.0
-    }
 }
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#010x}", self.0 as u32)
+        Arg::from(*self).fmt(f)
     }
 }
 
-fn ftok_call(path: FtokPath<'_>, proj_id: i32) -> String {
-    FtokCall { path, proj_id }.to_string()
-}
-
-impl FtokPath<'_> {
-    /// The path as far as it may be read, given what stat(2) said of it.
-    ///
-    /// # Safety
-    /// `path` is NULL or was just handed to stat(2), which failed with `errno`
-    /// (or succeeded: pass `Errno(0)`).
-    pub unsafe fn after_stat<'a>(path: *const c_char, errno: Errno) -> FtokPath<'a> {
-        match errno.0 {
-            _ if path.is_null() => FtokPath::Null,
-            libc::EFAULT => FtokPath::Unreadable(path),
-            // The kernel stopped at PATH_MAX without a NUL: do not read past what it read.
-            libc::ENAMETOOLONG => FtokPath::TooLong,
-            // SAFETY: the kernel copied the whole string in, NUL included.
-            _ => FtokPath::Text(unsafe { CStr::from_ptr(path) }),
-        }
+impl From<Key> for Arg {
+    fn from(key: Key) -> Arg {
+        Arg::Key(key.0)
     }
 }
 
+/// The strict refusal of a `proj_id` whose low byte is zero.
+///
+/// # Safety
+/// As [`PathText::after_stat`].
 #[cold]
 #[inline(never)]
-fn stat_error(errno: Errno, path: FtokPath<'_>, proj_id: i32) -> Error {
-    let reason = match errno.0 {
-        libc::ENOENT => "the path does not exist (ftok needs an existing file)",
-        libc::EACCES => "search permission is denied on a directory of the path",
-        libc::ENOTDIR => "a component of the path is not a directory",
-        libc::ENAMETOOLONG => "the path is longer than PATH_MAX",
-        libc::ELOOP => "too many symbolic links in the path",
-        libc::EFAULT => "path points outside the process's memory",
-        libc::ENOMEM => "the kernel ran out of memory",
-        _ => "stat of the path failed",
+unsafe fn zero_proj_id(path: *const c_char, proj_id: i32, errno: Option<Errno>) -> Error {
+    // SAFETY: forwarded contract.
+    let path = unsafe { PathText::after_stat(path, errno) };
+    let reason = msg!(
+        "the low 8 bits of proj_id ({}) are zero; ftok(3) requires them non-zero",
+        Arg::Hex(proj_id as u32 as u64)
+    );
+    Error::new(
+        ErrorKind::InvalidArgument,
+        Call::Ftok { path, proj_id },
+        reason,
+    )
+}
+
+/// Why stat(2) of the path failed.
+///
+/// # Safety
+/// As [`PathText::after_stat`].
+#[cold]
+#[inline(never)]
+unsafe fn stat_error(errno: Errno, path: *const c_char, proj_id: i32) -> Error {
+    let reason: Message = match errno.raw() {
+        libc::ENOENT => msg!("the path does not exist (ftok needs an existing file)"),
+        libc::EACCES => msg!("search permission is denied on a directory of the path"),
+        libc::ENOTDIR => msg!("a component of the path is not a directory"),
+        libc::ENAMETOOLONG => msg!("the path is longer than PATH_MAX"),
+        libc::ELOOP => msg!("too many symbolic links in the path"),
+        libc::EFAULT => msg!("path points outside the process's memory"),
+        libc::ENOMEM => msg!("the kernel ran out of memory"),
+        _ => msg!("stat of the path failed"),
     };
-    Error::from_errno(errno, ftok_call(path, proj_id), reason.into())
+    // SAFETY: forwarded contract.
+    let path = unsafe { PathText::after_stat(path, Some(errno)) };
+    Error::from_errno(errno, Call::Ftok { path, proj_id }, reason)
 }
 
 #[cfg(test)]
@@ -165,9 +180,9 @@ mod tests {
         let error = Key::ftok("/", 0x100).unwrap_err();
         assert_eq!(error.errno(), libc::EINVAL);
         assert!(
-            error
-                .to_string()
-                .starts_with("ftok(path=\"/\", proj_id=256): the low 8 bits"),
+            error.to_string().starts_with(
+                "ftok(path=\"/\", proj_id=256): the low 8 bits of proj_id (0x100) are zero"
+            ),
             "{error}"
         );
     }
@@ -188,7 +203,7 @@ mod tests {
     fn strict_proj_id_with_an_unmapped_path_does_not_read_it() {
         // SAFETY: the kernel reports the unmapped pointer as EFAULT; rshm must not read it.
         let error =
-            unsafe { Key::ftok_raw(16 as *const c_char, 0, Validation::Strict) }.unwrap_err();
+            unsafe { Key::ftok_ptr(16 as *const c_char, 0, Validation::Strict) }.unwrap_err();
         assert_eq!(error.errno(), libc::EINVAL);
         assert!(
             error
@@ -202,7 +217,21 @@ mod tests {
     fn null_path_is_efault() {
         // SAFETY: NULL is allowed by the contract.
         let error =
-            unsafe { Key::ftok_raw(std::ptr::null(), 65, Validation::LikeGlibc) }.unwrap_err();
+            unsafe { Key::ftok_ptr(std::ptr::null(), 65, Validation::LikeGlibc) }.unwrap_err();
         assert_eq!(error.errno(), libc::EFAULT);
+        assert_eq!(
+            error.to_string(),
+            "ftok(path=NULL, proj_id=65): path is NULL (EFAULT)"
+        );
+    }
+
+    #[test]
+    fn a_path_with_a_nul_is_refused_without_a_syscall() {
+        let error = Key::ftok("a\0b", 65).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            error.to_string(),
+            "ftok(path=\"a\\x00b\", proj_id=65): the path contains a NUL byte (EINVAL)"
+        );
     }
 }

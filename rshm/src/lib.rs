@@ -1,40 +1,70 @@
 //! # rshm: System V shared memory with validation, clear errors and no leaks
 //!
 //! The classic flow, `ftok` → `shmget` → `shmat` → read/write → `shmdt` →
-//! `shmctl(IPC_RMID)`, for Rust and, through the C ABI of the `rshm-capi` crate, for C and C++
-//! (`librshm.so`, `librshm.a`, `include/rshm.h`).
+//! `shmctl(IPC_RMID)`, for Rust, with semaphores, robust mutexes and
+//! channels on top. C and C++ reach the same code through `librshm` (the
+//! `rshm-capi` crate); this crate knows nothing of C.
 //!
-//! Layers, bottom up: `sys` (the raw calls) → the Rust API below ([`Key`],
-//! [`Segment`], [`Attachment`], [`control`]) where validation lives.
+//! Layers, bottom up: `error` (what can go wrong, as plain data) → `sys`
+//! (the only raw system calls) → [`Key`], [`Segment`], [`Attachment`],
+//! [`OpenOptions`] and the sync types, where validation lives.
 //!
 //! ```
 //! use rshm::{AttachFlags, GetFlags, Key, Mode, Segment};
 //! let segment = Segment::get(Key::PRIVATE, 1024, GetFlags::CREATE, Mode::OWNER_RW)?;
-//! let attachment = segment.attach(AttachFlags::empty())?;
-//! // SAFETY: the segment is 1024 bytes long and only this process uses it.
-//! unsafe { attachment.as_ptr().copy_from(b"hello".as_ptr(), 5) };
+//! let mut attachment = segment.attach(AttachFlags::empty())?;
+//! attachment.write(0, b"hello")?;
 //! drop(attachment);
 //! segment.remove()?;
 //! # Ok::<(), rshm::Error>(())
 //! ```
+//!
+//! Errors are plain data ([`Error`]: a kind, an errno, the call and the
+//! reason): a failing call allocates nothing, and its message is written only
+//! when displayed.
 
-mod error;
+pub mod error;
 mod flags;
 mod key;
+mod options;
 pub mod process;
 mod segment;
 mod sync;
 mod sys;
 
-pub use error::call as describe;
-pub use error::{Errno, Error, Result};
+pub use error::{Errno, Error, ErrorKind, Result};
 pub use flags::{AttachFlags, GetFlags, Mode, Validation};
 pub use key::Key;
-pub use segment::attach::{detach_raw, Attachment};
-pub use segment::control::{self, Command, Limits, Usage};
+pub use segment::attach::{detach, Attachment};
+pub use segment::control::{limits, shmctl, usage, Command, Limits, Usage};
 pub use segment::open::{OpenOptions, OpenSegment};
-pub use segment::registry;
+pub use segment::region::Region;
 pub use segment::{Segment, SegmentInfo};
-pub use sync::channel::{Channel, Role, CHANNEL_HEADER_SIZE};
+pub use sync::channel::{Channel, ChannelOptions, Role, CHANNEL_HEADER_SIZE};
 pub use sync::mutex::MUTEX_SIZE;
-pub use sync::semaphore::Semaphore;
+pub use sync::semaphore::{Semaphore, SemaphoreOptions};
+
+/// An attachment this process made through rshm and still holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveAttachment {
+    /// Where it starts in this process.
+    pub address: usize,
+    pub segment: Segment,
+    /// The segment's size, or 0 when the libc-compatible `shmat` made it (it does not ask).
+    pub size: usize,
+    pub read_only: bool,
+}
+
+/// Every attachment this process made through rshm and still holds, by
+/// start address: what leak reports and tests compare with the kernel's count.
+pub fn attachments_in_this_process() -> Vec<LiveAttachment> {
+    segment::registry::live_attachments()
+        .into_iter()
+        .map(|(address, record)| LiveAttachment {
+            address,
+            segment: Segment::from_id(record.shmid),
+            size: record.size,
+            read_only: record.read_only,
+        })
+        .collect()
+}

@@ -60,7 +60,7 @@ unsafe fn syscall3(number: c_long, a: usize, b: usize, c: usize) -> isize {
 #[inline(always)]
 fn check(ret: isize) -> Result<usize, Errno> {
     if (-4095..0).contains(&ret) {
-        Err(Errno(-ret as i32))
+        Err(Errno::new(-ret as i32))
     } else {
         Ok(ret as usize)
     }
@@ -134,7 +134,7 @@ pub(crate) unsafe fn stat_dev_ino(path: *const c_char) -> Result<(u64, u64), Err
     };
     if ret == -1 {
         // SAFETY: __errno_location always returns a valid pointer to this thread's errno.
-        return Err(Errno(unsafe { *libc::__errno_location() }));
+        return Err(Errno::new(unsafe { *libc::__errno_location() }));
     }
     // SAFETY: the kernel filled st on success.
     let st = unsafe { st.assume_init() };
@@ -144,7 +144,7 @@ pub(crate) unsafe fn stat_dev_ino(path: *const c_char) -> Result<(u64, u64), Err
 /// The errno of the libc `syscall(2)` call just made.
 fn last_errno() -> Errno {
     // SAFETY: __errno_location always returns a valid pointer to this thread's errno.
-    Errno(unsafe { *libc::__errno_location() })
+    Errno::new(unsafe { *libc::__errno_location() })
 }
 
 /// `semget(2)`.

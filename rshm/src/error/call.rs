@@ -1,134 +1,218 @@
-//! How rshm writes a call in its messages and traces, as C code reads:
-//! `shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600)`. Each type
-//! writes straight to the formatter, so describing a call never allocates.
+//! `Call`: the call a failure happened in, with its arguments, written as C
+//! code reads it: `shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600)`.
+//! A call keeps its arguments as plain values (a path inline, cut if very
+//! long), so recording one allocates nothing and it is written out only when
+//! displayed. The preload's trace writes its lines with these too.
 
-use crate::flags::{ShmatFlagsDisplay, ShmgetFlagsDisplay};
-use crate::key::Key;
-use crate::segment::control::Command;
-use libc::{c_char, c_int, c_void};
-use std::ffi::CStr;
+use super::c_values::{
+    write_key, write_pointer, write_shmat_flags, write_shmctl_command, write_shmget_flags,
+};
+use super::errno::Errno;
+use super::message::Message;
+use std::ffi::{c_char, CStr};
 use std::fmt;
 
-/// A pointer as C shows it: `NULL` or `0x7f...`.
-struct Pointer(*const c_void);
+/// How many bytes of a path a call keeps; a longer one is shown cut, with `...`.
+pub const PATH_TEXT_CAPACITY: usize = 96;
 
-impl fmt::Display for Pointer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_null() {
-            f.write_str("NULL")
-        } else {
-            write!(f, "{:p}", self.0)
-        }
-    }
-}
-
-/// The path argument of `ftok`, as far as it may be read.
-#[derive(Debug, Clone, Copy)]
-pub enum FtokPath<'a> {
+/// A path argument as far as rshm may show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathText {
     /// NULL.
     Null,
-    /// A readable string.
-    Text(&'a CStr),
+    /// Its bytes (the first `PATH_TEXT_CAPACITY` of them, `cut` when there were more).
+    Text {
+        bytes: [u8; PATH_TEXT_CAPACITY],
+        len: u8,
+        cut: bool,
+    },
     /// A pointer the kernel could not read (EFAULT): shown, never read.
-    Unreadable(*const c_char),
+    Unreadable(usize),
     /// Longer than PATH_MAX (and maybe not terminated): not read.
     TooLong,
 }
 
-/// `ftok(path="shmfile", proj_id=65)`.
-pub struct FtokCall<'a> {
-    pub path: FtokPath<'a>,
-    pub proj_id: c_int,
-}
-
-impl fmt::Display for FtokCall<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ftok(path=")?;
-        match self.path {
-            FtokPath::Null => f.write_str("NULL")?,
-            FtokPath::Text(path) => write!(f, "\"{}\"", path.to_bytes().escape_ascii())?,
-            FtokPath::Unreadable(ptr) => write!(f, "{ptr:p}")?,
-            FtokPath::TooLong => f.write_str("<longer than PATH_MAX>")?,
+impl PathText {
+    /// The text of `path`.
+    pub fn new(path: &[u8]) -> PathText {
+        let len = path.len().min(PATH_TEXT_CAPACITY);
+        let mut bytes = [0; PATH_TEXT_CAPACITY];
+        bytes[..len].copy_from_slice(&path[..len]);
+        PathText::Text {
+            bytes,
+            len: len as u8,
+            cut: path.len() > len,
         }
-        write!(f, ", proj_id={})", self.proj_id)
     }
-}
 
-/// `shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600)`.
-pub struct ShmgetCall {
-    pub key: Key,
-    pub size: usize,
-    pub shmflg: c_int,
-}
-
-impl fmt::Display for ShmgetCall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "shmget(key={}, size={}, flags={})",
-            self.key,
-            self.size,
-            ShmgetFlagsDisplay(self.shmflg)
-        )
-    }
-}
-
-/// `shmat(shmid=5, shmaddr=NULL, flags=SHM_RDONLY)`.
-pub struct ShmatCall {
-    pub shmid: c_int,
-    pub shmaddr: *const c_void,
-    pub shmflg: c_int,
-}
-
-impl fmt::Display for ShmatCall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "shmat(shmid={}, shmaddr={}, flags={})",
-            self.shmid,
-            Pointer(self.shmaddr),
-            ShmatFlagsDisplay(self.shmflg)
-        )
-    }
-}
-
-/// `shmdt(shmaddr=0x7f...)`.
-pub struct ShmdtCall {
-    pub shmaddr: *const c_void,
-}
-
-impl fmt::Display for ShmdtCall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "shmdt(shmaddr={})", Pointer(self.shmaddr))
-    }
-}
-
-/// `shmctl(shmid=5, cmd=IPC_RMID, buf=NULL)`; an unknown cmd is shown as its number.
-pub struct ShmctlCall {
-    pub shmid: c_int,
-    pub cmd: c_int,
-    pub buf: *const c_void,
-}
-
-impl fmt::Display for ShmctlCall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "shmctl(shmid={}, cmd=", self.shmid)?;
-        match Command::from_raw(self.cmd) {
-            Some(command) => write!(f, "{command}")?,
-            None => write!(f, "{}", self.cmd)?,
+    /// A C path argument as far as it may be read, given what stat(2) said of
+    /// it: `None` when stat succeeded, or its errno.
+    ///
+    /// # Safety
+    /// `path` is NULL or was just handed to stat(2), which gave `errno`.
+    pub unsafe fn after_stat(path: *const c_char, errno: Option<Errno>) -> PathText {
+        match errno.map(Errno::raw) {
+            _ if path.is_null() => PathText::Null,
+            Some(libc::EFAULT) => PathText::Unreadable(path as usize),
+            // The kernel stopped at PATH_MAX without a NUL: do not read past what it read.
+            Some(libc::ENAMETOOLONG) => PathText::TooLong,
+            // SAFETY: the kernel copied the whole string in, NUL included.
+            _ => PathText::new(unsafe { CStr::from_ptr(path) }.to_bytes()),
         }
-        write!(f, ", buf={})", Pointer(self.buf))
+    }
+}
+
+impl fmt::Display for PathText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            PathText::Null => f.write_str("NULL"),
+            PathText::Text { bytes, len, cut } => {
+                let dots = if cut { "..." } else { "" };
+                write!(f, "\"{}{dots}\"", bytes[..len as usize].escape_ascii())
+            }
+            PathText::Unreadable(addr) => write_pointer(f, addr),
+            PathText::TooLong => f.write_str("<longer than PATH_MAX>"),
+        }
+    }
+}
+
+/// Where a key comes from, as an open call shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyText {
+    /// `key=0x41012345`.
+    Key(i32),
+    /// `path="/run/app", proj_id=65`.
+    Path(PathText, i32),
+}
+
+/// Named flags, as `CREATE|EXCLUSIVE` (or `0`): the bits of `bits` index `names`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagNames {
+    pub bits: u32,
+    pub names: &'static [&'static str],
+}
+
+impl fmt::Display for FlagNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut set = self
+            .names
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| self.bits & (1 << i) != 0)
+            .map(|(_, name)| name);
+        match set.next() {
+            None => f.write_str("0"),
+            Some(first) => {
+                f.write_str(first)?;
+                set.try_for_each(|name| write!(f, "|{name}"))
+            }
+        }
+    }
+}
+
+/// The call a failure happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// Not named yet: the C boundary names the export it happened in.
+    Unnamed,
+    /// An export of the C face, by name: `rshm_open`.
+    Export(&'static str),
+    /// `ftok(path="shmfile", proj_id=65)`.
+    Ftok { path: PathText, proj_id: i32 },
+    /// `shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600)`.
+    Shmget { key: i32, size: usize, shmflg: i32 },
+    /// `shmat(shmid=5, shmaddr=NULL, flags=SHM_RDONLY)`.
+    Shmat {
+        shmid: i32,
+        addr: usize,
+        shmflg: i32,
+    },
+    /// `shmdt(shmaddr=0x7f...)`.
+    Shmdt { addr: usize },
+    /// `shmctl(shmid=5, cmd=IPC_RMID, buf=NULL)`; an unknown cmd is shown as its number.
+    Shmctl { shmid: i32, cmd: i32, buf: usize },
+    /// `NAME(key=0x41012345, size=4096, mode=0600, flags=CREATE|EXCLUSIVE)`.
+    Open {
+        name: &'static str,
+        key: KeyText,
+        size: Option<usize>,
+        mode: u32,
+        flags: FlagNames,
+    },
+    /// Any other call, e.g. `write(offset=60, len=21)`.
+    Other(Message),
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Call::Unnamed => f.write_str("rshm"),
+            Call::Export(name) => f.write_str(name),
+            Call::Ftok { path, proj_id } => write!(f, "ftok(path={path}, proj_id={proj_id})"),
+            Call::Shmget { key, size, shmflg } => {
+                f.write_str("shmget(key=")?;
+                write_key(f, key)?;
+                write!(f, ", size={size}, flags=")?;
+                write_shmget_flags(f, shmflg)?;
+                f.write_str(")")
+            }
+            Call::Shmat {
+                shmid,
+                addr,
+                shmflg,
+            } => {
+                write!(f, "shmat(shmid={shmid}, shmaddr=")?;
+                write_pointer(f, addr)?;
+                f.write_str(", flags=")?;
+                write_shmat_flags(f, shmflg)?;
+                f.write_str(")")
+            }
+            Call::Shmdt { addr } => {
+                f.write_str("shmdt(shmaddr=")?;
+                write_pointer(f, addr)?;
+                f.write_str(")")
+            }
+            Call::Shmctl { shmid, cmd, buf } => {
+                write!(f, "shmctl(shmid={shmid}, cmd=")?;
+                write_shmctl_command(f, cmd)?;
+                f.write_str(", buf=")?;
+                write_pointer(f, buf)?;
+                f.write_str(")")
+            }
+            Call::Open {
+                name,
+                key,
+                size,
+                mode,
+                flags,
+            } => {
+                write!(f, "{name}(")?;
+                match key {
+                    KeyText::Key(key) => {
+                        f.write_str("key=")?;
+                        write_key(f, key)?;
+                    }
+                    KeyText::Path(path, proj_id) => write!(f, "path={path}, proj_id={proj_id}")?,
+                }
+                if let Some(size) = size {
+                    write!(f, ", size={size}")?;
+                }
+                write!(f, ", mode={mode:04o}, flags={flags})")
+            }
+            Call::Other(message) => message.fmt(f),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::msg;
 
     #[test]
     fn calls_read_like_c() {
-        let get = ShmgetCall {
-            key: Key(0x41012345),
+        let get = Call::Shmget {
+            key: 0x41012345,
             size: 8192,
             shmflg: libc::IPC_CREAT | 0o600,
         };
@@ -136,29 +220,53 @@ mod tests {
             get.to_string(),
             "shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600)"
         );
-        let at = ShmatCall {
+        let at = Call::Shmat {
             shmid: 5,
-            shmaddr: std::ptr::null(),
+            addr: 0,
             shmflg: libc::SHM_RDONLY,
         };
         assert_eq!(
             at.to_string(),
             "shmat(shmid=5, shmaddr=NULL, flags=SHM_RDONLY)"
         );
-        let ctl = ShmctlCall {
+        let ctl = Call::Shmctl {
             shmid: 5,
             cmd: 99,
-            buf: std::ptr::null(),
+            buf: 0,
         };
         assert_eq!(ctl.to_string(), "shmctl(shmid=5, cmd=99, buf=NULL)");
-        let dt = ShmdtCall {
-            shmaddr: 0x1000 as *const c_void,
-        };
-        assert_eq!(dt.to_string(), "shmdt(shmaddr=0x1000)");
-        let ftok = FtokCall {
-            path: FtokPath::Text(c"a\"b"),
+        assert_eq!(
+            Call::Shmdt { addr: 0x1000 }.to_string(),
+            "shmdt(shmaddr=0x1000)"
+        );
+        let ftok = Call::Ftok {
+            path: PathText::new(b"a\"b"),
             proj_id: 65,
         };
         assert_eq!(ftok.to_string(), "ftok(path=\"a\\\"b\", proj_id=65)");
+        let open = Call::Open {
+            name: "open",
+            key: KeyText::Key(0x52),
+            size: Some(4096),
+            mode: 0o600,
+            flags: FlagNames {
+                bits: 0b101,
+                names: &["CREATE", "EXCLUSIVE", "READ_ONLY"],
+            },
+        };
+        assert_eq!(
+            open.to_string(),
+            "open(key=0x00000052, size=4096, mode=0600, flags=CREATE|READ_ONLY)"
+        );
+        let other = Call::Other(msg!("write(offset={}, len={})", 60, 21));
+        assert_eq!(other.to_string(), "write(offset=60, len=21)");
+    }
+
+    #[test]
+    fn a_long_path_is_cut_and_says_so() {
+        let long = [b'x'; 200];
+        let text = PathText::new(&long).to_string();
+        assert_eq!(text.len(), PATH_TEXT_CAPACITY + 5);
+        assert!(text.ends_with("...\""), "{text}");
     }
 }

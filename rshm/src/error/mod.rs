@@ -1,253 +1,102 @@
-//! `Error`: what went wrong, in which call, with which arguments.
-//! Every variant maps to the errno the C face sets (`Error::errno`).
+//! `Error`: what went wrong ([`ErrorKind`]), in which call ([`Call`]), why (a
+//! [`Message`]) and with which errno. An error is plain data: making one
+//! allocates nothing, and its text is written only when it is displayed, as
+//! `call: reason (ERRNO)`.
 
-use std::fmt;
-
+mod c_values;
 pub mod call;
+mod errno;
+pub mod kind;
+mod message;
 
-/// A Unix error number, printed by its symbolic name (`EINVAL`, `EACCES`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Errno(pub i32);
+pub(crate) use crate::msg;
+pub use call::{Call, FlagNames, KeyText, PathText};
+pub use errno::Errno;
+pub use kind::ErrorKind;
+pub use message::{placeholders, Arg, Message, MAX_ARGS};
 
-impl Errno {
-    /// The symbolic name of this errno, or `None` for one rshm never meets.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            libc::EPERM => "EPERM",
-            libc::ENOENT => "ENOENT",
-            libc::EINTR => "EINTR",
-            libc::EIO => "EIO",
-            libc::E2BIG => "E2BIG",
-            libc::EBADF => "EBADF",
-            libc::EAGAIN => "EAGAIN",
-            libc::ENOMEM => "ENOMEM",
-            libc::EACCES => "EACCES",
-            libc::EFAULT => "EFAULT",
-            libc::EBUSY => "EBUSY",
-            libc::EEXIST => "EEXIST",
-            libc::ENOTDIR => "ENOTDIR",
-            libc::EINVAL => "EINVAL",
-            libc::ENFILE => "ENFILE",
-            libc::EMFILE => "EMFILE",
-            libc::EFBIG => "EFBIG",
-            libc::ENOSPC => "ENOSPC",
-            libc::ERANGE => "ERANGE",
-            libc::ENAMETOOLONG => "ENAMETOOLONG",
-            libc::ENOSYS => "ENOSYS",
-            libc::ELOOP => "ELOOP",
-            libc::EIDRM => "EIDRM",
-            libc::EOVERFLOW => "EOVERFLOW",
-            libc::ETIMEDOUT => "ETIMEDOUT",
-            libc::EPIPE => "EPIPE",
-            libc::EPROTO => "EPROTO",
-            libc::EOWNERDEAD => "EOWNERDEAD",
-            libc::ENOTRECOVERABLE => "ENOTRECOVERABLE",
-            _ => return None,
-        })
-    }
-}
+pub(crate) use c_values::{
+    shmctl_command_name, HUGE_SIZE_MASK, HUGE_SIZE_SHIFT, MODE_BITS, SHM_EXEC, SHM_INFO, SHM_REMAP,
+    SHM_STAT, SHM_STAT_ANY,
+};
 
-impl fmt::Display for Errno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "errno {}", self.0),
-        }
-    }
-}
-
-/// Why a call failed. Each variant carries `call`, the call as it was made
-/// (`shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600)`), and a reason
-/// in plain words; `Display` gives `call: reason (ERRNO)`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// An argument is outside what the call accepts (`EINVAL`).
-    #[error("{call}: {reason} (EINVAL)")]
-    InvalidArgument { call: String, reason: String },
-
-    /// The path, key or segment does not exist (`ENOENT`).
-    #[error("{call}: {reason} (ENOENT)")]
-    NotFound { call: String, reason: String },
-
-    /// A segment exists where a new one was demanded (`EEXIST`).
-    #[error("{call}: {reason} (EEXIST)")]
-    Exists { call: String, reason: String },
-
-    /// The caller may not do this: `EACCES` (mode bits) or `EPERM` (ownership, privilege).
-    #[error("{call}: {reason} ({errno})")]
-    PermissionDenied {
-        call: String,
-        reason: String,
-        errno: Errno,
-    },
-
-    /// The kernel could not allocate memory or address space (`ENOMEM`).
-    #[error("{call}: {reason} (ENOMEM)")]
-    NoMemory { call: String, reason: String },
-
-    /// A system-wide limit on segments or pages is reached (`ENOSPC`).
-    #[error("{call}: {reason} (ENOSPC)")]
-    NoSpace { call: String, reason: String },
-
-    /// A pointer argument is NULL or does not point to usable memory (`EFAULT`).
-    #[error("{call}: {reason} (EFAULT)")]
-    BadAddress { call: String, reason: String },
-
-    /// The segment was removed while in use (`EIDRM`).
-    #[error("{call}: {reason} (EIDRM)")]
-    Removed { call: String, reason: String },
-
-    /// An existing segment is smaller than the size asked for (`EINVAL`).
-    #[error(
-        "{call}: a segment with this key exists with {actual} bytes, fewer than requested (EINVAL)"
-    )]
-    SizeMismatch {
-        call: String,
-        requested: usize,
-        actual: usize,
-    },
-
-    /// An offset and length reach outside the segment or the caller's buffer (`ERANGE`).
-    #[error("{call}: {reason} (ERANGE)")]
-    OutOfBounds { call: String, reason: String },
-
-    /// A write through an attachment that is read-only (`EACCES`).
-    #[error("{call}: the segment is attached read-only (EACCES)")]
-    ReadOnly { call: String },
-
-    /// An existing segment belongs to another user (`EPERM`): the defence
-    /// against segments pre-created on a predictable key.
-    #[error("{call}: {reason} (EPERM)")]
-    OwnerMismatch { call: String, reason: String },
-
-    /// A required pointer is NULL (`EFAULT`).
-    #[error("{call}: {argument} is NULL (EFAULT)")]
-    NullPointer {
-        call: String,
-        argument: &'static str,
-    },
-
-    /// A wait ran out of time (`ETIMEDOUT`).
-    #[error("{call}: {reason} (ETIMEDOUT)")]
-    TimedOut { call: String, reason: String },
-
-    /// A try-operation would have to wait (`EAGAIN`).
-    #[error("{call}: {reason} (EAGAIN)")]
-    WouldBlock { call: String, reason: String },
-
-    /// A robust mutex was taken over from a holder that died (`EOWNERDEAD`):
-    /// the lock is held now; repair the data, then mark it consistent.
-    #[error("{call}: {reason} (EOWNERDEAD)")]
-    OwnerDied { call: String, reason: String },
-
-    /// A robust mutex whose dead holder's data was never marked consistent (`ENOTRECOVERABLE`).
-    #[error("{call}: {reason} (ENOTRECOVERABLE)")]
-    NotRecoverable { call: String, reason: String },
-
-    /// The other side of a channel died (`EPIPE`).
-    #[error("{call}: {reason} (EPIPE)")]
-    PeerDied { call: String, reason: String },
-
-    /// The other side of a channel closed it (`EPIPE`).
-    #[error("{call}: {reason} (EPIPE)")]
-    Closed { call: String, reason: String },
-
-    /// What the segment holds is not what the call expects (`EPROTO`): a wrong
-    /// or corrupt channel or mutex layout.
-    #[error("{call}: {reason} (EPROTO)")]
-    Corrupt { call: String, reason: String },
-
-    /// Any other failure the kernel reports, with its errno.
-    #[error("{call}: {reason} ({errno})")]
-    Os {
-        call: String,
-        reason: String,
-        errno: Errno,
-    },
+/// Why a call failed: its kind, errno, the call with its arguments and the
+/// reason in plain words. `Display` gives `call: reason (ERRNO)`, e.g.
+/// `shmget(key=0x41012345, size=8192, flags=IPC_CREAT|0600): a segment with
+/// this key exists with 4096 bytes, fewer than requested (EINVAL)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{call}: {reason} ({errno})")]
+pub struct Error {
+    kind: ErrorKind,
+    errno: Errno,
+    call: Call,
+    reason: Message,
 }
 
 impl Error {
+    /// An error of `kind`, with the errno such errors carry.
+    pub fn new(kind: ErrorKind, call: Call, reason: Message) -> Error {
+        Error {
+            kind,
+            errno: kind.default_errno(),
+            call,
+            reason,
+        }
+    }
+
+    /// A failure the kernel reported with `errno`: its kind follows from it.
+    pub fn from_errno(errno: Errno, call: Call, reason: Message) -> Error {
+        Error {
+            kind: ErrorKind::of_errno(errno),
+            errno,
+            call,
+            reason,
+        }
+    }
+
+    /// A required pointer argument was NULL; the C boundary names the call.
+    pub fn null_pointer(argument: &'static str) -> Error {
+        Error::new(
+            ErrorKind::NullPointer,
+            Call::Unnamed,
+            msg!("{} is NULL", argument),
+        )
+    }
+
+    /// The same error with another errno (`EPERM` rather than `EACCES`, say).
+    pub fn with_errno(self, errno: Errno) -> Error {
+        Error { errno, ..self }
+    }
+
+    /// The same error, in `export` if no call is named yet.
+    pub fn in_export(self, export: &'static str) -> Error {
+        match self.call {
+            Call::Unnamed => Error {
+                call: Call::Export(export),
+                ..self
+            },
+            _ => self,
+        }
+    }
+
+    /// What kind of failure this is (its C status).
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
     /// The errno a C caller sees for this error.
     pub fn errno(&self) -> i32 {
-        match self {
-            Error::InvalidArgument { .. } | Error::SizeMismatch { .. } => libc::EINVAL,
-            Error::NotFound { .. } => libc::ENOENT,
-            Error::Exists { .. } => libc::EEXIST,
-            Error::PermissionDenied { errno, .. } | Error::Os { errno, .. } => errno.0,
-            Error::NoMemory { .. } => libc::ENOMEM,
-            Error::NoSpace { .. } => libc::ENOSPC,
-            Error::BadAddress { .. } => libc::EFAULT,
-            Error::Removed { .. } => libc::EIDRM,
-            Error::OutOfBounds { .. } => libc::ERANGE,
-            Error::ReadOnly { .. } => libc::EACCES,
-            Error::OwnerMismatch { .. } => libc::EPERM,
-            Error::NullPointer { .. } => libc::EFAULT,
-            Error::TimedOut { .. } => libc::ETIMEDOUT,
-            Error::WouldBlock { .. } => libc::EAGAIN,
-            Error::OwnerDied { .. } => libc::EOWNERDEAD,
-            Error::NotRecoverable { .. } => libc::ENOTRECOVERABLE,
-            Error::PeerDied { .. } | Error::Closed { .. } => libc::EPIPE,
-            Error::Corrupt { .. } => libc::EPROTO,
-        }
+        self.errno.raw()
     }
 
     /// The call as it was made, with its arguments.
-    pub fn call(&self) -> &str {
-        match self {
-            Error::InvalidArgument { call, .. }
-            | Error::NotFound { call, .. }
-            | Error::Exists { call, .. }
-            | Error::PermissionDenied { call, .. }
-            | Error::NoMemory { call, .. }
-            | Error::NoSpace { call, .. }
-            | Error::BadAddress { call, .. }
-            | Error::Removed { call, .. }
-            | Error::SizeMismatch { call, .. }
-            | Error::OutOfBounds { call, .. }
-            | Error::ReadOnly { call }
-            | Error::OwnerMismatch { call, .. }
-            | Error::NullPointer { call, .. }
-            | Error::TimedOut { call, .. }
-            | Error::WouldBlock { call, .. }
-            | Error::OwnerDied { call, .. }
-            | Error::NotRecoverable { call, .. }
-            | Error::PeerDied { call, .. }
-            | Error::Closed { call, .. }
-            | Error::Corrupt { call, .. }
-            | Error::Os { call, .. } => call,
-        }
+    pub fn call(&self) -> &Call {
+        &self.call
     }
 
     /// The cause in words, without the call before it and the errno after it.
-    pub fn reason(&self) -> String {
-        let message = self.to_string();
-        let start = self.call().len() + ": ".len();
-        let end = message.rfind(" (").unwrap_or(message.len());
-        message.get(start..end).unwrap_or(&message).to_string()
-    }
-
-    /// The error of the class that `errno` belongs to.
-    pub fn from_errno(errno: Errno, call: String, reason: String) -> Error {
-        match errno.0 {
-            libc::EINVAL => Error::InvalidArgument { call, reason },
-            libc::ENOENT => Error::NotFound { call, reason },
-            libc::EEXIST => Error::Exists { call, reason },
-            libc::EACCES | libc::EPERM => Error::PermissionDenied {
-                call,
-                reason,
-                errno,
-            },
-            libc::ENOMEM => Error::NoMemory { call, reason },
-            libc::ENOSPC => Error::NoSpace { call, reason },
-            libc::EFAULT => Error::BadAddress { call, reason },
-            libc::EIDRM => Error::Removed { call, reason },
-            _ => Error::Os {
-                call,
-                reason,
-                errno,
-            },
-        }
+    pub fn reason(&self) -> &Message {
+        &self.reason
     }
 }
 
@@ -259,31 +108,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_class_round_trips_its_errno() {
-        for errno in [
-            libc::EINVAL,
-            libc::ENOENT,
-            libc::EEXIST,
-            libc::EACCES,
-            libc::EPERM,
-            libc::ENOMEM,
-            libc::ENOSPC,
-            libc::EFAULT,
-            libc::EIDRM,
-            libc::ENAMETOOLONG,
-        ] {
-            let error = Error::from_errno(Errno(errno), "call()".into(), "why".into());
-            assert_eq!(error.errno(), errno, "{error}");
-            assert_eq!(error.call(), "call()");
-        }
+    fn message_names_call_reason_and_errno() {
+        let call = Call::Other(msg!("shmat(shmid={})", 3));
+        let error = Error::from_errno(Errno::new(libc::EACCES), call, msg!("no"));
+        assert_eq!(error.to_string(), "shmat(shmid=3): no (EACCES)");
+        assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(error.reason().to_string(), "no");
+        let error = Error::from_errno(Errno::new(4242), Call::Export("x"), msg!("odd"));
+        assert_eq!(error.to_string(), "x: odd (errno 4242)");
+        assert_eq!(error.kind(), ErrorKind::Os);
     }
 
     #[test]
-    fn message_names_call_reason_and_errno() {
-        let error = Error::from_errno(Errno(libc::EACCES), "shmat(shmid=3)".into(), "no".into());
-        assert_eq!(error.to_string(), "shmat(shmid=3): no (EACCES)");
-        assert_eq!(error.reason(), "no");
-        let error = Error::from_errno(Errno(4242), "x()".into(), "odd".into());
-        assert_eq!(error.to_string(), "x(): odd (errno 4242)");
+    fn a_null_pointer_is_named_by_its_export() {
+        let error = Error::null_pointer("opts").in_export("rshm_open");
+        assert_eq!(error.to_string(), "rshm_open: opts is NULL (EFAULT)");
+        assert_eq!(
+            error.in_export("other").to_string(),
+            "rshm_open: opts is NULL (EFAULT)"
+        );
+    }
+
+    #[test]
+    fn an_error_is_small_enough_to_return_and_has_no_heap() {
+        // Plain data (Copy): nothing to free, nothing allocated to make it.
+        fn copy<T: Copy>() {}
+        copy::<Error>();
+        assert!(
+            std::mem::size_of::<Error>() <= 320,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 }

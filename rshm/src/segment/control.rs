@@ -1,58 +1,61 @@
 //! `shmctl`: every command glibc accepts, the structures they fill (glibc's
 //! layouts), and the explanation of each failure. The kernel decides; rshm explains.
 
-use crate::error::call::ShmctlCall;
-use crate::error::{Errno, Error, Result};
+use crate::error::{msg, shmctl_command_name, Arg, Call, Errno, Error, Message, Result};
+use crate::error::{SHM_INFO, SHM_STAT, SHM_STAT_ANY};
 use crate::sys;
 use libc::{c_int, c_ulong, c_void};
 use std::fmt;
 
-/// `SHM_STAT`: IPC_STAT by index into the kernel's table; returns the id.
-pub const SHM_STAT: c_int = 13;
-/// `SHM_INFO`: system-wide usage into a `struct shm_info`.
-pub const SHM_INFO: c_int = 14;
-/// `SHM_STAT_ANY`: SHM_STAT without the read-permission check (Linux 4.17).
-pub const SHM_STAT_ANY: c_int = 15;
 /// `SHM_DEST` in `shm_perm.mode`: marked for removal when the last process detaches.
-pub const SHM_DEST: u32 = 0o1000;
+pub(crate) const SHM_DEST: u32 = 0o1000;
 /// `SHM_LOCKED` in `shm_perm.mode`: locked in memory with SHM_LOCK.
-pub const SHM_LOCKED: u32 = 0o2000;
+pub(crate) const SHM_LOCKED: u32 = 0o2000;
 
 /// glibc's `struct shminfo`, filled by `IPC_INFO`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct shminfo {
-    pub shmmax: c_ulong,
-    pub shmmin: c_ulong,
-    pub shmmni: c_ulong,
-    pub shmseg: c_ulong,
-    pub shmall: c_ulong,
-    pub __glibc_reserved: [c_ulong; 4],
+struct ShmInfoLimits {
+    shmmax: c_ulong,
+    shmmin: c_ulong,
+    shmmni: c_ulong,
+    shmseg: c_ulong,
+    shmall: c_ulong,
+    glibc_reserved: [c_ulong; 4],
 }
 
 /// glibc's `struct shm_info`, filled by `SHM_INFO`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct shm_info {
-    pub used_ids: c_int,
-    pub shm_tot: c_ulong,
-    pub shm_rss: c_ulong,
-    pub shm_swp: c_ulong,
-    pub swap_attempts: c_ulong,
-    pub swap_successes: c_ulong,
+struct ShmInfoUsage {
+    used_ids: c_int,
+    shm_tot: c_ulong,
+    shm_rss: c_ulong,
+    shm_swp: c_ulong,
+    swap_attempts: c_ulong,
+    swap_successes: c_ulong,
 }
 
-/// A `shmctl` command.
+/// A `shmctl` command, and what it does with `buf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Command {
+    /// `IPC_STAT`: fills a `struct shmid_ds`.
     Stat,
+    /// `IPC_SET`: reads uid, gid and mode from a `struct shmid_ds`.
     Set,
+    /// `IPC_RMID`: marks the segment for removal; no buffer.
     Remove,
+    /// `IPC_INFO`: fills a `struct shminfo` (the limits); returns the highest index in use.
     Info,
+    /// `SHM_INFO`: fills a `struct shm_info` (the usage); returns the highest index in use.
     ShmInfo,
+    /// `SHM_STAT`: `IPC_STAT` by index into the kernel's table; returns the id.
     ShmStat,
+    /// `SHM_STAT_ANY`: `SHM_STAT` without the read-permission check (Linux 4.17).
     ShmStatAny,
+    /// `SHM_LOCK`: keeps the segment's pages in memory; no buffer.
     Lock,
+    /// `SHM_UNLOCK`: lets them be swapped again; no buffer.
     Unlock,
 }
 
@@ -88,20 +91,6 @@ impl Command {
         }
     }
 
-    fn name(self) -> &'static str {
-        match self {
-            Command::Stat => "IPC_STAT",
-            Command::Set => "IPC_SET",
-            Command::Remove => "IPC_RMID",
-            Command::Info => "IPC_INFO",
-            Command::ShmInfo => "SHM_INFO",
-            Command::ShmStat => "SHM_STAT",
-            Command::ShmStatAny => "SHM_STAT_ANY",
-            Command::Lock => "SHM_LOCK",
-            Command::Unlock => "SHM_UNLOCK",
-        }
-    }
-
     /// Whether the first argument is a table index rather than a segment id.
     fn takes_index(self) -> bool {
         matches!(self, Command::ShmStat | Command::ShmStatAny)
@@ -110,77 +99,67 @@ impl Command {
 
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(shmctl_command_name(self.raw()).unwrap_or("?"))
     }
 }
 
-fn shmctl_call(shmid: c_int, cmd: c_int, buf: *const c_void) -> String {
-    ShmctlCall { shmid, cmd, buf }.to_string()
-}
-
-/// `shmctl(shmid, cmd, buf)` with glibc's result and errno for every input.
-/// An unknown `cmd` fails with EINVAL as the kernel would, without a syscall.
+/// `shmctl(id, command, buf)`, with the kernel's result (0; an index for
+/// `Info`/`ShmInfo`; an id for `ShmStat`/`ShmStatAny`) and errno, explained.
+/// `id` is a table index for `ShmStat` and `ShmStatAny` and ignored by `Info`
+/// and `ShmInfo`.
 ///
 /// # Safety
-/// `buf` goes to the kernel as is (see [`Command`] for what each command reads
-/// or writes there); NULL or unmapped pointers come back as `EFAULT`.
+/// `buf` goes to the kernel as is (see [`Command`] for what each command
+/// reads or writes there); NULL or unmapped pointers come back as `EFAULT`.
 #[inline]
-pub unsafe fn control_raw(shmid: c_int, cmd: c_int, buf: *mut c_void) -> Result<c_int> {
-    let Some(command) = Command::from_raw(cmd) else {
-        return Err(unknown_command(shmid, cmd, buf));
-    };
-    // SAFETY: forwarded contract.
-    unsafe { control(shmid, command, buf) }
-}
-
-#[cold]
-#[inline(never)]
-fn unknown_command(shmid: c_int, cmd: c_int, buf: *mut c_void) -> Error {
-    Error::InvalidArgument {
-        call: shmctl_call(shmid, cmd, buf),
-        reason: format!(
-            "cmd {cmd} is not a shmctl command (IPC_STAT, IPC_SET, IPC_RMID, IPC_INFO, SHM_INFO, \
-             SHM_STAT, SHM_STAT_ANY, SHM_LOCK, SHM_UNLOCK)"
-        ),
-    }
-}
-
-/// `shmctl` with a known command.
-///
-/// # Safety
-/// As [`control_raw`].
-#[inline]
-pub unsafe fn control(shmid: c_int, command: Command, buf: *mut c_void) -> Result<c_int> {
+pub unsafe fn shmctl(id: c_int, command: Command, buf: *mut c_void) -> Result<c_int> {
     // SAFETY: forwarded contract: buf goes to the kernel, which checks it.
-    unsafe { sys::shmctl(shmid, command.raw(), buf) }
-        .map_err(|errno| explain(errno, shmid, command, buf))
+    unsafe { sys::shmctl(id, command.raw(), buf) }.map_err(|errno| explain(errno, id, command, buf))
 }
 
 /// Why `shmctl` failed, in words. Runs on the error path only.
 #[cold]
 #[inline(never)]
 fn explain(errno: Errno, shmid: c_int, command: Command, buf: *mut c_void) -> Error {
-    let call = shmctl_call(shmid, command.raw(), buf);
-    let what = if command.takes_index() { "index" } else { "id" };
-    let reason = match errno.0 {
-        libc::EINVAL if shmid < 0 => format!("the segment {what} must not be negative"),
-        libc::EINVAL if command.takes_index() => format!("no segment is at index {shmid}"),
-        libc::EINVAL => format!("no segment has id {shmid}"),
-        libc::EFAULT if buf.is_null() => format!("{command} needs a buffer and buf is NULL"),
-        libc::EFAULT => format!("buf {buf:p} is not memory the kernel can read or write"),
-        libc::EIDRM => format!("segment {shmid} was removed"),
-        libc::EACCES => format!("{command} needs read permission on segment {shmid}, which its mode does not grant"),
+    let call = Call::Shmctl {
+        shmid,
+        cmd: command.raw(),
+        buf: buf as usize,
+    };
+    let cmd = Arg::ShmctlCommand(command.raw());
+    let reason: Message = match errno.raw() {
+        libc::EINVAL if shmid < 0 && command.takes_index() => {
+            msg!("the segment index must not be negative")
+        }
+        libc::EINVAL if shmid < 0 => msg!("the segment id must not be negative"),
+        libc::EINVAL if command.takes_index() => msg!("no segment is at index {}", shmid),
+        libc::EINVAL => msg!("no segment has id {}", shmid),
+        libc::EFAULT if buf.is_null() => msg!("{} needs a buffer and buf is NULL", cmd),
+        libc::EFAULT => msg!(
+            "buf {} is not memory the kernel can read or write",
+            Arg::Pointer(buf as usize)
+        ),
+        libc::EIDRM => msg!("segment {} was removed", shmid),
+        libc::EACCES => msg!(
+            "{} needs read permission on segment {}, which its mode does not grant",
+            cmd,
+            shmid
+        ),
         libc::EPERM => match command {
-            Command::Lock | Command::Unlock => format!(
-                "{command} needs CAP_IPC_LOCK, or to own segment {shmid} within RLIMIT_MEMLOCK"
+            Command::Lock | Command::Unlock => msg!(
+                "{} needs CAP_IPC_LOCK, or to own segment {} within RLIMIT_MEMLOCK",
+                cmd,
+                shmid
             ),
-            _ => format!(
-                "{command} needs the caller to be the owner or creator of segment {shmid}, or CAP_SYS_ADMIN"
+            _ => msg!(
+                "{} needs the caller to be the owner or creator of segment {}, or CAP_SYS_ADMIN",
+                cmd,
+                shmid
             ),
         },
-        libc::ENOMEM => format!("locking segment {shmid} would exceed RLIMIT_MEMLOCK"),
-        libc::EOVERFLOW => "a value does not fit the structure's fields".into(),
-        _ => "the kernel refused the command".into(),
+        libc::ENOMEM => msg!("locking segment {} would exceed RLIMIT_MEMLOCK", shmid),
+        libc::EOVERFLOW => msg!("a value does not fit the structure's fields"),
+        _ => msg!("the kernel refused the command"),
     };
     Error::from_errno(errno, call, reason)
 }
@@ -213,11 +192,11 @@ pub struct Usage {
     pub highest_index: i32,
 }
 
-/// The limits of this IPC namespace.
+/// The shared memory limits of this IPC namespace.
 pub fn limits() -> Result<Limits> {
-    let mut info = shminfo::default();
+    let mut info = ShmInfoLimits::default();
     // SAFETY: info is a writable shminfo, the structure IPC_INFO fills.
-    unsafe { control(0, Command::Info, (&mut info as *mut shminfo).cast()) }?;
+    unsafe { shmctl(0, Command::Info, (&mut info as *mut ShmInfoLimits).cast()) }?;
     Ok(Limits {
         max_segment_size: info.shmmax,
         min_segment_size: info.shmmin,
@@ -226,12 +205,12 @@ pub fn limits() -> Result<Limits> {
     })
 }
 
-/// What this IPC namespace uses now.
+/// What this IPC namespace uses of shared memory now.
 pub fn usage() -> Result<Usage> {
-    let mut info = shm_info::default();
+    let mut info = ShmInfoUsage::default();
     // SAFETY: info is a writable shm_info, the structure SHM_INFO fills.
     let highest_index =
-        unsafe { control(0, Command::ShmInfo, (&mut info as *mut shm_info).cast()) }?;
+        unsafe { shmctl(0, Command::ShmInfo, (&mut info as *mut ShmInfoUsage).cast()) }?;
     Ok(Usage {
         segments: info.used_ids as u32,
         total_pages: info.shm_tot,
@@ -250,6 +229,7 @@ mod tests {
         for cmd in -1..20 {
             if let Some(command) = Command::from_raw(cmd) {
                 assert_eq!(command.raw(), cmd);
+                assert_eq!(command.to_string(), shmctl_command_name(cmd).unwrap());
             }
         }
         assert_eq!(Command::from_raw(libc::IPC_STAT), Some(Command::Stat));
@@ -257,18 +237,8 @@ mod tests {
     }
 
     #[test]
-    fn unknown_command_is_einval_without_a_syscall() {
-        // SAFETY: an unknown command never reaches the kernel, so buf is not used.
-        let error = unsafe { control_raw(0, 12345, std::ptr::null_mut()) }.unwrap_err();
-        assert_eq!(error.errno(), libc::EINVAL);
-        assert!(error
-            .to_string()
-            .starts_with("shmctl(shmid=0, cmd=12345, buf=NULL): cmd 12345 is not"));
-    }
-
-    #[test]
     fn structures_have_glibc_sizes() {
-        assert_eq!(std::mem::size_of::<shminfo>(), 72);
-        assert_eq!(std::mem::size_of::<shm_info>(), 48);
+        assert_eq!(std::mem::size_of::<ShmInfoLimits>(), 72);
+        assert_eq!(std::mem::size_of::<ShmInfoUsage>(), 48);
     }
 }

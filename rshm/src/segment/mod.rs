@@ -1,21 +1,23 @@
 //! `Segment`: a System V shared memory segment by id. Create or open it
-//! (`shmget`), inspect and change it (`shmctl`), and attach it (see `attach`).
+//! (`shmget`), inspect and change it (`shmctl`), and attach it.
 
-pub mod attach;
-pub mod control;
-pub mod open;
-pub mod registry;
+pub(crate) mod attach;
+pub(crate) mod control;
+pub(crate) mod open;
+pub(crate) mod region;
+pub(crate) mod registry;
 
-use crate::error::call::ShmgetCall;
-use crate::error::{Errno, Error, Result};
-use crate::flags::{GetFlags, Mode, Validation};
+use crate::error::{msg, Arg, Call, Errno, Error, ErrorKind, Message, Result, MODE_BITS};
+use crate::flags::{AttachFlags, GetFlags, Mode, Validation};
 use crate::key::Key;
 use crate::sys;
+use attach::Attachment;
 use control::{Command, SHM_DEST, SHM_LOCKED};
+use libc::c_void;
 use std::mem::MaybeUninit;
 
 /// A segment, named by its id. It is a plain number: it neither attaches nor
-/// removes anything by itself (see [`Attachment`](crate::Attachment) and [`Segment::remove`]).
+/// removes anything by itself (see [`Segment::attach`] and [`Segment::remove`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Segment {
     id: i32,
@@ -52,7 +54,7 @@ impl SegmentInfo {
     fn from_raw(ds: &libc::shmid_ds) -> SegmentInfo {
         let mode = u32::from(ds.shm_perm.mode);
         SegmentInfo {
-            key: Key(ds.shm_perm.__key),
+            key: Key::from_raw(ds.shm_perm.__key),
             size: ds.shm_segsz,
             mode: Mode::from_bits_truncate(mode),
             uid: ds.shm_perm.uid,
@@ -69,10 +71,6 @@ impl SegmentInfo {
             locked: mode & SHM_LOCKED != 0,
         }
     }
-}
-
-fn shmget_call(key: Key, size: usize, shmflg: i32) -> String {
-    ShmgetCall { key, size, shmflg }.to_string()
 }
 
 impl Segment {
@@ -103,7 +101,7 @@ impl Segment {
         let shmflg = (flags.bits() | mode.bits()) as i32;
         if validation == Validation::Strict {
             if let Some(problem) = flag_problem(flags, mode) {
-                return Err(refuse_get_flags(key, size, flags, mode, problem));
+                return Err(refuse_get_flags(key, size, shmflg, problem));
             }
         }
         match sys::shmget(key.raw(), size, shmflg) {
@@ -137,7 +135,7 @@ impl Segment {
     pub fn stat(self) -> Result<SegmentInfo> {
         let mut ds = MaybeUninit::<libc::shmid_ds>::zeroed();
         // SAFETY: ds is a writable shmid_ds, the structure IPC_STAT fills.
-        unsafe { control::control(self.id, Command::Stat, ds.as_mut_ptr().cast()) }?;
+        unsafe { control::shmctl(self.id, Command::Stat, ds.as_mut_ptr().cast()) }?;
         // SAFETY: zeroed is a valid shmid_ds, and the kernel filled it.
         Ok(SegmentInfo::from_raw(unsafe { ds.assume_init_ref() }))
     }
@@ -152,7 +150,7 @@ impl Segment {
         ds.shm_perm.mode = mode.bits() as u16;
         // SAFETY: ds is a valid shmid_ds for the kernel to read.
         unsafe {
-            control::control(
+            control::shmctl(
                 self.id,
                 Command::Set,
                 (&mut ds as *mut libc::shmid_ds).cast(),
@@ -164,19 +162,19 @@ impl Segment {
     /// `IPC_RMID`: marks the segment for removal; it goes when its last attachment does.
     pub fn remove(self) -> Result<()> {
         // SAFETY: IPC_RMID does not use buf.
-        unsafe { control::control(self.id, Command::Remove, std::ptr::null_mut()) }.map(drop)
+        unsafe { control::shmctl(self.id, Command::Remove, std::ptr::null_mut()) }.map(drop)
     }
 
     /// `SHM_LOCK`: keeps the segment's pages out of swap.
     pub fn lock(self) -> Result<()> {
         // SAFETY: SHM_LOCK does not use buf.
-        unsafe { control::control(self.id, Command::Lock, std::ptr::null_mut()) }.map(drop)
+        unsafe { control::shmctl(self.id, Command::Lock, std::ptr::null_mut()) }.map(drop)
     }
 
     /// `SHM_UNLOCK`: lets the segment's pages be swapped again.
     pub fn unlock(self) -> Result<()> {
         // SAFETY: SHM_UNLOCK does not use buf.
-        unsafe { control::control(self.id, Command::Unlock, std::ptr::null_mut()) }.map(drop)
+        unsafe { control::shmctl(self.id, Command::Unlock, std::ptr::null_mut()) }.map(drop)
     }
 
     /// `SHM_STAT_ANY` at `index` of the kernel's table: the segment there and
@@ -184,17 +182,54 @@ impl Segment {
     pub fn stat_index(index: i32) -> Result<(Segment, SegmentInfo)> {
         let mut ds = MaybeUninit::<libc::shmid_ds>::zeroed();
         // SAFETY: ds is a writable shmid_ds, the structure SHM_STAT_ANY fills.
-        let id = unsafe { control::control(index, Command::ShmStatAny, ds.as_mut_ptr().cast()) }?;
+        let id = unsafe { control::shmctl(index, Command::ShmStatAny, ds.as_mut_ptr().cast()) }?;
         // SAFETY: zeroed is a valid shmid_ds, and the kernel filled it.
         Ok((
             Segment { id },
             SegmentInfo::from_raw(unsafe { ds.assume_init_ref() }),
         ))
     }
-}
 
-fn mode_of(shmflg: i32) -> u32 {
-    shmflg as u32 & Mode::all().bits()
+    /// Attaches the segment wherever the kernel chooses; dropping the
+    /// [`Attachment`] detaches it. `flags` may hold `READ_ONLY` and `EXEC`
+    /// (`ROUND` and `REMAP` need an address: see [`Segment::attach_at`]).
+    ///
+    /// ```
+    /// use rshm::{AttachFlags, GetFlags, Key, Mode, Segment};
+    /// let segment = Segment::get(Key::PRIVATE, 100, GetFlags::CREATE, Mode::OWNER_RW)?;
+    /// let attachment = segment.attach(AttachFlags::empty())?;
+    /// assert_eq!(attachment.size(), 100);
+    /// segment.remove()?; // it lives until its last attachment goes
+    /// drop(attachment);
+    /// # Ok::<(), rshm::Error>(())
+    /// ```
+    pub fn attach(self, flags: AttachFlags) -> Result<Attachment> {
+        Attachment::new(self, flags, None)
+    }
+
+    /// `shmat(id, addr, flags)` as libc does it: the address it is mapped at,
+    /// recorded in the process's registry of attachments (so that
+    /// [`detach`](crate::detach) explains a wrong address). `Strict`
+    /// validation refuses undefined flag bits (permission bits passed by mistake).
+    ///
+    /// # Safety
+    /// A non-NULL `addr` with `SHM_REMAP` replaces whatever is mapped there:
+    /// nothing may use that memory any more.
+    #[inline]
+    pub unsafe fn attach_at(
+        self,
+        addr: *const c_void,
+        flags: AttachFlags,
+        validation: Validation,
+    ) -> Result<*mut c_void> {
+        // SAFETY: forwarded contract.
+        unsafe { attach::attach_at(self, addr, flags, validation) }
+    }
+
+    /// How many attachments of this segment this process holds through rshm.
+    pub fn attachments_in_this_process(self) -> usize {
+        registry::attachments_of(self.id)
+    }
 }
 
 /// What the strict checks refuse in `shmget`'s flags.
@@ -207,13 +242,16 @@ enum FlagProblem {
 }
 
 impl FlagProblem {
-    fn reason(self) -> String {
+    fn reason(self) -> Message {
         match self {
-            FlagProblem::Undefined(bits) => format!(
-                "flags has undefined bits 0{bits:o}; shmget accepts 0777 permission bits, IPC_CREAT, \
-                 IPC_EXCL, SHM_HUGETLB, SHM_NORESERVE and a SHM_HUGE_* size with SHM_HUGETLB"
+            FlagProblem::Undefined(bits) => msg!(
+                "flags has undefined bits 0{}; shmget accepts 0777 permission bits, IPC_CREAT, \
+                 IPC_EXCL, SHM_HUGETLB, SHM_NORESERVE and a SHM_HUGE_* size with SHM_HUGETLB",
+                Arg::Octal(bits)
             ),
-            FlagProblem::HugeSizeWithoutHugetlb => "a SHM_HUGE_* page size is given without SHM_HUGETLB".into(),
+            FlagProblem::HugeSizeWithoutHugetlb => {
+                msg!("a SHM_HUGE_* page size is given without SHM_HUGETLB")
+            }
         }
     }
 }
@@ -221,7 +259,7 @@ impl FlagProblem {
 /// The strict checks of `shmget`'s flags (no allocation: this is on the success path).
 #[inline]
 fn flag_problem(flags: GetFlags, mode: Mode) -> Option<FlagProblem> {
-    let undefined = flags.bits() & !GetFlags::all().bits() | mode.bits() & !Mode::all().bits();
+    let undefined = flags.bits() & !GetFlags::all().bits() | mode.bits() & !MODE_BITS;
     if undefined != 0 {
         Some(FlagProblem::Undefined(undefined))
     } else if flags.intersects(GetFlags::HUGE_PAGE_SIZE) && !flags.contains(GetFlags::HUGETLB) {
@@ -233,17 +271,13 @@ fn flag_problem(flags: GetFlags, mode: Mode) -> Option<FlagProblem> {
 
 #[cold]
 #[inline(never)]
-fn refuse_get_flags(
-    key: Key,
-    size: usize,
-    flags: GetFlags,
-    mode: Mode,
-    problem: FlagProblem,
-) -> Error {
-    Error::InvalidArgument {
-        call: shmget_call(key, size, (flags.bits() | mode.bits()) as i32),
-        reason: problem.reason(),
-    }
+fn refuse_get_flags(key: Key, size: usize, shmflg: i32, problem: FlagProblem) -> Error {
+    let call = Call::Shmget {
+        key: key.raw(),
+        size,
+        shmflg,
+    };
+    Error::new(ErrorKind::InvalidArgument, call, problem.reason())
 }
 
 /// Why `shmget` failed, in words. Runs on the error path only; it may look
@@ -251,7 +285,11 @@ fn refuse_get_flags(
 #[cold]
 #[inline(never)]
 fn explain_get(errno: Errno, key: Key, size: usize, shmflg: i32) -> Error {
-    let call = shmget_call(key, size, shmflg);
+    let call = Call::Shmget {
+        key: key.raw(),
+        size,
+        shmflg,
+    };
     let existing = || {
         if key == Key::PRIVATE {
             return None;
@@ -261,46 +299,52 @@ fn explain_get(errno: Errno, key: Key, size: usize, shmflg: i32) -> Error {
         };
         Some((segment, segment.stat().ok()))
     };
-    let reason = match errno.0 {
+    let reason = match errno.raw() {
         libc::EINVAL => match existing() {
             Some((_, Some(info))) if info.size < size => {
-                return Error::SizeMismatch {
-                    call,
-                    requested: size,
-                    actual: info.size,
-                }
+                let reason = msg!(
+                    "a segment with this key exists with {} bytes, fewer than requested",
+                    info.size
+                );
+                return Error::new(ErrorKind::SizeMismatch, call, reason);
             }
-            Some((segment, _)) => format!("the segment with this key (id {}) cannot be opened as asked", segment.id),
+            Some((segment, _)) => msg!(
+                "the segment with this key (id {}) cannot be opened as asked",
+                segment.id
+            ),
             None => match control::limits() {
-                Ok(limits) if (size as u64) < limits.min_segment_size => {
-                    format!("a new segment needs a size of at least {} byte", limits.min_segment_size)
-                }
-                Ok(limits) if (size as u64) > limits.max_segment_size => format!(
+                Ok(limits) if (size as u64) < limits.min_segment_size => msg!(
+                    "a new segment needs a size of at least {} byte",
+                    limits.min_segment_size
+                ),
+                Ok(limits) if (size as u64) > limits.max_segment_size => msg!(
                     "size exceeds the largest segment allowed (kernel.shmmax = {})",
                     limits.max_segment_size
                 ),
-                _ => "the size is outside the system's limits for a new segment".into(),
+                _ => msg!("the size is outside the system's limits for a new segment"),
             },
         },
-        libc::ENOENT => "no segment exists for this key and IPC_CREAT was not given".into(),
+        libc::ENOENT => msg!("no segment exists for this key and IPC_CREAT was not given"),
         libc::EEXIST => match existing() {
-            Some((segment, _)) => format!(
+            Some((segment, _)) => msg!(
                 "a segment with this key exists (id {}) and IPC_CREAT|IPC_EXCL demands a new one",
                 segment.id
             ),
-            None => "a segment with this key exists and IPC_CREAT|IPC_EXCL demands a new one".into(),
+            None => msg!("a segment with this key exists and IPC_CREAT|IPC_EXCL demands a new one"),
         },
-        libc::EACCES => format!(
+        libc::EACCES => msg!(
             "the existing segment's mode does not grant uid {} the permissions asked in flags ({})",
             // SAFETY: geteuid cannot fail.
             unsafe { libc::geteuid() },
-            crate::flags::octal(mode_of(shmflg))
+            Arg::Mode(shmflg as u32 & MODE_BITS)
         ),
-        libc::ENOSPC => "no segment can be made: kernel.shmmni segments exist, or kernel.shmall pages would be exceeded".into(),
-        libc::ENOMEM => "the kernel could not allocate memory for the segment".into(),
-        libc::EPERM => "SHM_HUGETLB needs CAP_IPC_LOCK or membership in vm.hugetlb_shm_group".into(),
-        libc::ENFILE => "the system's limit on open files is reached".into(),
-        _ => "the kernel refused the call".into(),
+        libc::ENOSPC => msg!(
+            "no segment can be made: kernel.shmmni segments exist, or kernel.shmall pages would be exceeded"
+        ),
+        libc::ENOMEM => msg!("the kernel could not allocate memory for the segment"),
+        libc::EPERM => msg!("SHM_HUGETLB needs CAP_IPC_LOCK or membership in vm.hugetlb_shm_group"),
+        libc::ENFILE => msg!("the system's limit on open files is reached"),
+        _ => msg!("the kernel refused the call"),
     };
     Error::from_errno(errno, call, reason)
 }
@@ -318,6 +362,7 @@ mod tests {
         );
         assert!(FlagProblem::Undefined(0o20000)
             .reason()
+            .to_string()
             .contains("bits 020000;"));
         let (flags, mode) = GetFlags::split_c(libc::IPC_CREAT | (21 << 26) | 0o600);
         assert_eq!(
@@ -326,6 +371,7 @@ mod tests {
         );
         assert!(FlagProblem::HugeSizeWithoutHugetlb
             .reason()
+            .to_string()
             .contains("without SHM_HUGETLB"));
         let (flags, mode) =
             GetFlags::split_c(libc::IPC_CREAT | libc::SHM_HUGETLB | (21 << 26) | 0o600);

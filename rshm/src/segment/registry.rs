@@ -1,14 +1,18 @@
-//! The process-wide registry of live attachments: start address → (segment id,
-//! size, read-only). It explains bad `shmdt` addresses and reports leaks, stays
-//! consistent across threads and `fork`, and never allocates (a preloaded rshm
-//! may be called from inside an allocator).
+//! The process-wide registry of live attachments: start address → (segment
+//! id, size, read-only). It explains bad `shmdt` addresses and reports leaks.
+//!
+//! It is a fixed table of slots claimed and released with one compare-and-swap
+//! each: no lock, so a child made by `fork`, `_Fork` or a raw `clone` while
+//! another thread is inside rshm never inherits one held, a signal handler may
+//! attach and detach while the thread it interrupted is halfway through, and
+//! nothing allocates (a preloaded rshm may be called from inside an allocator).
+//! A slot a child inherits half-written stays unused; its attachment works,
+//! unrecorded.
 
-use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::*};
 
 /// How many attachments the registry records; beyond that, attachments work
-/// but go unrecorded (their `shmdt` errors are explained less precisely).
+/// but go unrecorded (their `shmdt` errors say so).
 pub const CAPACITY: usize = 4096;
 
 /// What the registry knows of one attachment.
@@ -17,178 +21,154 @@ pub struct AttachmentRecord {
     /// The segment's id.
     pub shmid: i32,
     /// The segment's size in bytes, or 0 when it was not asked for at attach time
-    /// (the libc-compatible `shmat` spends no syscall on it; `size_of` finds it).
+    /// (the libc-compatible `shmat` spends no syscall on it).
     pub size: usize,
     /// Attached with `SHM_RDONLY`.
     pub read_only: bool,
 }
 
-/// A lock that a forked child never inherits held: `pthread_atfork` takes it
-/// before `fork` and releases it on both sides, so the map is whole in the child.
-struct ForkSafeLock<T> {
-    held: AtomicBool,
-    value: UnsafeCell<T>,
+/// `Slot::addr` of a free slot.
+const FREE: usize = 0;
+/// `Slot::addr` of a slot being written or emptied: no attachment starts at 1
+/// (mappings are page-aligned), so it never names one.
+const BUSY: usize = 1;
+
+/// One attachment: its start address, published last, names it.
+struct Slot {
+    addr: AtomicUsize,
+    shmid: AtomicI32,
+    size: AtomicUsize,
+    read_only: AtomicBool,
 }
 
-// SAFETY: `value` is only reached through `with`, which holds `held` exclusively.
-unsafe impl<T: Send> Sync for ForkSafeLock<T> {}
-
-impl<T> ForkSafeLock<T> {
-    const fn new(value: T) -> Self {
-        ForkSafeLock {
-            held: AtomicBool::new(false),
-            value: UnsafeCell::new(value),
-        }
-    }
-
-    fn acquire(&self) {
-        while self
-            .held
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            // Critical sections are a map operation long; yield rather than burn the core.
-            std::thread::yield_now();
-        }
-    }
-
-    fn release(&self) {
-        self.held.store(false, Ordering::Release);
-    }
-
-    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        self.acquire();
-        struct Release<'a, T>(&'a ForkSafeLock<T>);
-        impl<T> Drop for Release<'_, T> {
-            fn drop(&mut self) {
-                self.0.release();
-            }
-        }
-        let _release = Release(self);
-        // SAFETY: `held` is ours until `_release` drops, so no other reference exists.
-        f(unsafe { &mut *self.value.get() })
-    }
-}
-
-/// A fixed table of attachments: the first `len` slots are in use, unordered.
-struct Table {
-    len: usize,
-    slots: [(usize, AttachmentRecord); CAPACITY],
-}
-
-// All zero, so the table lives in .bss rather than in the library file.
-const EMPTY: AttachmentRecord = AttachmentRecord {
-    shmid: 0,
-    size: 0,
-    read_only: false,
+#[allow(clippy::declare_interior_mutable_const)] // a template for the array, never used as a value
+const UNUSED: Slot = Slot {
+    addr: AtomicUsize::new(FREE),
+    shmid: AtomicI32::new(0),
+    size: AtomicUsize::new(0),
+    read_only: AtomicBool::new(false),
 };
 
-impl Table {
-    fn position(&self, addr: usize) -> Option<usize> {
-        self.slots[..self.len]
-            .iter()
-            .position(|&(start, _)| start == addr)
+// All zero, so the table lives in .bss rather than in the library file.
+static SLOTS: [Slot; CAPACITY] = [UNUSED; CAPACITY];
+/// How many slots from the start have ever been used: searches stop there.
+static USED: AtomicUsize = AtomicUsize::new(0);
+/// Set once an attachment could not be recorded (every slot was taken).
+static OVERFLOWED: AtomicBool = AtomicBool::new(false);
+
+fn used() -> &'static [Slot] {
+    &SLOTS[..USED.load(Acquire).min(CAPACITY)]
+}
+
+impl Slot {
+    /// Claims the slot if it holds `from`: it is then BUSY and ours alone.
+    fn claim(&self, from: usize) -> bool {
+        self.addr
+            .compare_exchange(from, BUSY, Acquire, Relaxed)
+            .is_ok()
     }
 
-    fn insert(&mut self, addr: usize, record: AttachmentRecord) {
-        match self.position(addr) {
-            Some(i) => self.slots[i].1 = record,
-            None if self.len < CAPACITY => {
-                self.slots[self.len] = (addr, record);
-                self.len += 1;
-            }
-            None => {} // full: the attachment works, unrecorded
+    fn record(&self) -> AttachmentRecord {
+        AttachmentRecord {
+            shmid: self.shmid.load(Relaxed),
+            size: self.size.load(Relaxed),
+            read_only: self.read_only.load(Relaxed),
         }
     }
 
-    fn remove_at(&mut self, i: usize) -> AttachmentRecord {
-        let record = self.slots[i].1;
-        self.len -= 1;
-        self.slots[i] = self.slots[self.len];
+    /// The attachment in the slot, if one is published: read, then checked unchanged.
+    fn read(&self) -> Option<(usize, AttachmentRecord)> {
+        let addr = self.addr.load(Acquire);
+        if addr <= BUSY {
+            return None;
+        }
+        let record = self.record();
+        (self.addr.load(Acquire) == addr).then_some((addr, record))
+    }
+
+    /// Fills a slot this thread claimed and publishes it under `addr`.
+    fn publish(&self, addr: usize, record: AttachmentRecord) {
+        self.shmid.store(record.shmid, Relaxed);
+        self.size.store(record.size, Relaxed);
+        self.read_only.store(record.read_only, Relaxed);
+        self.addr.store(addr, Release);
+    }
+
+    /// Empties a slot this thread claimed, returning what it held.
+    fn release(&self) -> AttachmentRecord {
+        let record = self.record();
+        self.addr.store(FREE, Release);
         record
     }
-
-    fn live(&self) -> &[(usize, AttachmentRecord)] {
-        &self.slots[..self.len]
-    }
 }
 
-static ATTACHMENTS: ForkSafeLock<Table> = ForkSafeLock::new(Table {
-    len: 0,
-    slots: [(0, EMPTY); CAPACITY],
-});
-static AT_FORK: Once = Once::new();
-
-extern "C" fn before_fork() {
-    ATTACHMENTS.acquire();
-}
-
-extern "C" fn after_fork() {
-    ATTACHMENTS.release();
-}
-
-fn attachments<R>(f: impl FnOnce(&mut Table) -> R) -> R {
-    AT_FORK.call_once(|| {
-        // SAFETY: the handlers are plain functions that live for the whole process.
-        // pthread_atfork fails only with ENOMEM; then fork-safety is lost, not memory safety.
-        #[cfg(not(miri))] // Miri has no fork, and no pthread_atfork
-        unsafe {
-            libc::pthread_atfork(Some(before_fork), Some(after_fork), Some(after_fork))
-        };
-    });
-    ATTACHMENTS.with(f)
-}
-
-/// Records an attachment that starts at `addr`.
+/// Records an attachment that starts at `addr` (replacing a record there).
 pub(crate) fn insert(addr: usize, record: AttachmentRecord) {
-    attachments(|table| table.insert(addr, record));
+    if addr <= BUSY {
+        return;
+    }
+    remove(addr);
+    loop {
+        if let Some(slot) = used().iter().find(|slot| slot.claim(FREE)) {
+            return slot.publish(addr, record);
+        }
+        // Every used slot is taken: bring one more into use (whoever claims it first has it).
+        if USED.fetch_add(1, AcqRel) >= CAPACITY {
+            USED.fetch_min(CAPACITY, AcqRel);
+            OVERFLOWED.store(true, Relaxed);
+            return; // full: the attachment works, unrecorded
+        }
+    }
 }
 
 /// Forgets the attachment that starts at `addr`, returning what was known of it.
 pub(crate) fn remove(addr: usize) -> Option<AttachmentRecord> {
-    attachments(|table| table.position(addr).map(|i| table.remove_at(i)))
+    if addr <= BUSY {
+        return None;
+    }
+    used()
+        .iter()
+        .find(|slot| slot.claim(addr))
+        .map(Slot::release)
 }
 
 /// Forgets every attachment that starts inside `start..end` (the kernel replaced them: `SHM_REMAP`).
 pub(crate) fn remove_range(start: usize, end: usize) {
-    attachments(|table| {
-        let mut i = 0;
-        while i < table.len {
-            if (start..end).contains(&table.slots[i].0) {
-                table.remove_at(i);
-            } else {
-                i += 1;
+    for slot in used() {
+        if let Some((addr, _)) = slot.read() {
+            if (start..end).contains(&addr) && slot.claim(addr) {
+                slot.release();
             }
         }
-    });
+    }
 }
 
 /// The attachment with the highest start address at or below `addr`: the only one that can contain it.
 pub(crate) fn nearest_at_or_below(addr: usize) -> Option<(usize, AttachmentRecord)> {
-    attachments(|table| {
-        table
-            .live()
-            .iter()
-            .filter(|&&(start, _)| start <= addr)
-            .max_by_key(|&&(start, _)| start)
-            .copied()
-    })
+    used()
+        .iter()
+        .filter_map(Slot::read)
+        .filter(|&(start, _)| start <= addr)
+        .max_by_key(|&(start, _)| start)
 }
 
 /// How many attachments of segment `shmid` this process holds through rshm.
-pub fn attachments_of(shmid: i32) -> usize {
-    attachments(|table| {
-        table
-            .live()
-            .iter()
-            .filter(|(_, record)| record.shmid == shmid)
-            .count()
-    })
+pub(crate) fn attachments_of(shmid: i32) -> usize {
+    used()
+        .iter()
+        .filter_map(Slot::read)
+        .filter(|(_, record)| record.shmid == shmid)
+        .count()
+}
+
+/// Whether some attachment of this process went unrecorded (the table was full).
+pub(crate) fn overflowed() -> bool {
+    OVERFLOWED.load(Relaxed)
 }
 
 /// Every live attachment this process made through rshm, by start address.
-pub fn live_attachments() -> Vec<(usize, AttachmentRecord)> {
-    let mut live = attachments(|table| table.live().to_vec());
+pub(crate) fn live_attachments() -> Vec<(usize, AttachmentRecord)> {
+    let mut live: Vec<_> = used().iter().filter_map(Slot::read).collect();
     live.sort_unstable_by_key(|&(addr, _)| addr);
     live
 }
@@ -212,7 +192,12 @@ mod tests {
     fn insert_find_remove() {
         insert(BASE, record(7));
         assert_eq!(nearest_at_or_below(BASE + 100), Some((BASE, record(7))));
-        assert_eq!(remove(BASE), Some(record(7)));
+        insert(BASE, record(8));
+        assert_eq!(
+            remove(BASE),
+            Some(record(8)),
+            "a second insert replaces the first"
+        );
         assert_eq!(remove(BASE), None);
     }
 
@@ -267,5 +252,6 @@ mod tests {
         assert!(live_attachments()
             .iter()
             .all(|&(addr, _)| addr < base || addr >= base + 8 * 4000));
+        assert!(USED.load(Relaxed) <= 8 + 16, "freed slots are reused");
     }
 }

@@ -14,10 +14,12 @@
 //! each word it consumes; the sender zeroes the word after its message when
 //! that lies in free space (old bytes there could otherwise pass for a word).
 
-use crate::error::{Error, Result};
+use crate::error::{msg, Arg, Call, Error, ErrorKind, Message, Result};
+use crate::options::{object_builders, ObjectOptions};
 use crate::process::alive;
 use crate::segment::open::{OpenOptions, OpenSegment};
 use crate::sys;
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
 use std::time::{Duration, Instant};
 
@@ -29,11 +31,99 @@ const LIVENESS_CHECK: Duration = Duration::from_millis(50);
 /// Busy polls before sleeping: enough to catch a peer that answers within microseconds.
 const SPINS: u32 = 4000;
 
+/// Which channel to make or open: its key (or path), the mode of a new
+/// one, and whether to refuse one made or owned by another user.
+///
+/// ```
+/// use rshm::{Channel, ChannelOptions, Role};
+/// let mut tx = Channel::create(&ChannelOptions::new(), 4096, Role::Sender)?;
+/// tx.send(b"hello", None)?;
+/// tx.segment().remove()?;
+/// # Ok::<(), rshm::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChannelOptions {
+    object: ObjectOptions,
+    remove_on_close: bool,
+}
+
+object_builders!(ChannelOptions);
+
+impl ChannelOptions {
+    /// A private channel (`IPC_PRIVATE`), mode 0600.
+    pub fn new() -> ChannelOptions {
+        ChannelOptions::default()
+    }
+
+    /// Remove the channel's segment when this end closes (the other end keeps
+    /// what it has attached until it closes too; nobody can open it any more).
+    pub fn remove_on_close(&mut self, remove_on_close: bool) -> &mut Self {
+        self.remove_on_close = remove_on_close;
+        self
+    }
+
+    /// The options of the channel's segment.
+    fn segment(&self) -> OpenOptions {
+        let mut options = OpenOptions::from_object(self.object.clone());
+        options.remove_on_close(self.remove_on_close);
+        options
+    }
+}
+
 /// Which end of the channel a handle is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Sender,
     Receiver,
+}
+
+impl Role {
+    /// The role's name, as messages show it.
+    fn name(self) -> &'static str {
+        match self {
+            Role::Sender => "Sender",
+            Role::Receiver => "Receiver",
+        }
+    }
+}
+
+/// What a side waits to do: the slow path's call names and words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    Send,
+    Recv,
+}
+
+impl Wait {
+    fn call(self) -> &'static str {
+        match self {
+            Wait::Send => "channel_send",
+            Wait::Recv => "channel_recv",
+        }
+    }
+
+    fn try_call(self) -> &'static str {
+        match self {
+            Wait::Send => "channel_try_send",
+            Wait::Recv => "channel_try_recv",
+        }
+    }
+
+    /// Why a try-call would wait.
+    fn idle(self) -> Message {
+        match self {
+            Wait::Send => msg!("the ring is full"),
+            Wait::Recv => msg!("the ring is empty"),
+        }
+    }
+
+    /// What did not happen by the deadline.
+    fn missed(self, timeout: Duration) -> Message {
+        match self {
+            Wait::Send => msg!("the receiver made no room within {}", timeout),
+            Wait::Recv => msg!("no message came within {}", timeout),
+        }
+    }
 }
 
 /// A side's position, alone on its cache line: written at every message.
@@ -87,8 +177,12 @@ pub struct Channel {
 // the ring is shared memory whose use is ordered by the head and tail.
 unsafe impl Send for Channel {}
 
-fn ch_call(what: &str, len: usize) -> String {
-    format!("{what}(len={len})")
+fn ch_call(what: &'static str, len: usize) -> Call {
+    Call::Other(msg!("{}(len={})", what, len))
+}
+
+fn corrupt(call: &'static str, reason: Message) -> Error {
+    Error::new(ErrorKind::Corrupt, Call::Other(msg!("{}", call)), reason)
 }
 
 fn record_size(len: usize) -> u64 {
@@ -100,15 +194,14 @@ impl Channel {
     /// to `capacity - 8` bytes) in a new segment for the key `options` name,
     /// and opens its `role` end. `options.size` is ignored; the segment is
     /// always created exclusively, so a live channel is never reinitialised.
-    pub fn create(options: &OpenOptions, capacity: usize, role: Role) -> Result<Channel> {
+    pub fn create(options: &ChannelOptions, capacity: usize, role: Role) -> Result<Channel> {
         let capacity = (capacity as u64).div_ceil(8) * 8;
         if !(16..=(1 << 40)).contains(&capacity) {
-            return Err(Error::InvalidArgument {
-                call: format!("channel_create(capacity={capacity})"),
-                reason: "the capacity must be between 16 bytes and 1 TiB".into(),
-            });
+            let call = Call::Other(msg!("channel_create(capacity={})", capacity));
+            let reason = msg!("the capacity must be between 16 bytes and 1 TiB");
+            return Err(Error::new(ErrorKind::InvalidArgument, call, reason));
         }
-        let mut options = options.clone();
+        let mut options = options.segment();
         options
             .create(true)
             .exclusive(true)
@@ -135,15 +228,12 @@ impl Channel {
 
     /// Opens the `role` end of the channel in the segment `options` name,
     /// after checking its layout: a wrong or corrupt segment is refused.
-    pub fn open(options: &OpenOptions, role: Role) -> Result<Channel> {
-        let segment = options.open()?;
+    pub fn open(options: &ChannelOptions, role: Role) -> Result<Channel> {
+        let segment = options.segment().open()?;
         let call = "channel_open";
-        let corrupt = |reason: String| Error::Corrupt {
-            call: call.into(),
-            reason,
-        };
+        let corrupt = |reason| corrupt(call, reason);
         if segment.size() < CHANNEL_HEADER_SIZE {
-            return Err(corrupt(format!(
+            return Err(corrupt(msg!(
                 "the segment holds {} bytes, too few for a channel header",
                 segment.size()
             )));
@@ -165,13 +255,16 @@ impl Channel {
             )
         };
         if magic != MAGIC {
-            return Err(corrupt(format!(
-                "the segment does not hold a channel (magic {magic:#x})"
+            return Err(corrupt(msg!(
+                "the segment does not hold a channel (magic {})",
+                Arg::Hex(magic)
             )));
         }
         if version != VERSION {
-            return Err(corrupt(format!(
-                "channel layout version {version}; this rshm reads version {VERSION}"
+            return Err(corrupt(msg!(
+                "channel layout version {}; this rshm reads version {}",
+                version,
+                VERSION
             )));
         }
         if header_size as usize != CHANNEL_HEADER_SIZE
@@ -181,8 +274,10 @@ impl Channel {
                 .checked_add(capacity)
                 .map_or(true, |end| end > segment.size() as u64)
         {
-            return Err(corrupt(format!(
-                "inconsistent sizes: header {header_size}, ring {capacity}, segment {}",
+            return Err(corrupt(msg!(
+                "inconsistent sizes: header {}, ring {}, segment {}",
+                header_size,
+                capacity,
                 segment.size()
             )));
         }
@@ -237,37 +332,42 @@ impl Channel {
     }
 
     /// Registers this process as the role's end, unless a live process holds it.
-    fn claim(&self, call: &str) -> Result<()> {
+    fn claim(&self, call: &'static str) -> Result<()> {
         // SAFETY: getpid cannot fail.
         let me = unsafe { libc::getpid() };
         let side = self.mine();
         let holder = side.pid.load(Acquire);
         if holder != 0 && alive(holder) && side.closed.load(Acquire) == 0 {
-            return Err(Error::Exists {
-                call: call.into(),
-                reason: format!(
-                    "the channel's {:?} end is held by live process {holder}",
-                    self.role
-                ),
-            });
+            let reason = msg!(
+                "the channel's {} end is held by live process {}",
+                self.role.name(),
+                holder
+            );
+            return Err(Error::new(
+                ErrorKind::Exists,
+                Call::Other(msg!("{}", call)),
+                reason,
+            ));
         }
         side.closed.store(0, Release);
         side.pid.store(me, Release);
         Ok(())
     }
 
-    fn check_positions(&self, call: &str) -> Result<()> {
+    fn check_positions(&self, call: &'static str) -> Result<()> {
         let head = self.header().head.value.load(Acquire);
         let tail = self.header().tail.value.load(Acquire);
         // The receiver may run ahead of the published head by what it read early.
         if head.abs_diff(tail) > self.capacity || tail % 8 != 0 || head % 8 != 0 {
-            return Err(Error::Corrupt {
-                call: call.into(),
-                reason: format!(
-                    "positions head {head} and tail {tail} do not fit a ring of {}",
+            return Err(corrupt(
+                call,
+                msg!(
+                    "positions head {} and tail {} do not fit a ring of {}",
+                    head,
+                    tail,
                     self.capacity
                 ),
-            });
+            ));
         }
         Ok(())
     }
@@ -334,44 +434,40 @@ impl Channel {
         }
     }
 
-    /// The slow path of send and recv (`what`): `Closed` if the peer closed and
-    /// `ready` still fails, `WouldBlock` for a zero timeout (`idle` says why),
-    /// else waits, with `TimedOut` (`missed` says what did not happen) at the end.
+    /// The slow path of send and recv: `Closed` if the peer closed and
+    /// `ready` still fails, `WouldBlock` for a zero timeout, else waits, with
+    /// `TimedOut` at the end.
     fn wait_until(
         &self,
-        what: &str,
+        wait: Wait,
         len: usize,
         timeout: Option<Duration>,
         ready: impl Fn() -> bool,
-        idle: &str,
-        missed: &str,
     ) -> Result<()> {
-        let call = || ch_call(&format!("channel_{what}"), len);
+        let call = || ch_call(wait.call(), len);
         if self.peer().closed.load(Acquire) != 0 && !ready() {
-            return Err(Error::Closed {
-                call: call(),
-                reason: format!("the {} closed the channel", self.peer_name()),
-            });
+            return Err(self.closed(call()));
         }
         if timeout == Some(Duration::ZERO) {
-            return Err(Error::WouldBlock {
-                call: ch_call(&format!("channel_try_{what}"), len),
-                reason: idle.into(),
-            });
+            return Err(Error::new(
+                ErrorKind::WouldBlock,
+                ch_call(wait.try_call(), len),
+                wait.idle(),
+            ));
         }
-        if self.wait_for(
-            &format!("channel_{what}"),
-            len,
-            timeout.map(|t| Instant::now() + t),
-            ready,
-        )? {
+        if self.wait_for(wait, len, timeout.map(|t| Instant::now() + t), ready)? {
             Ok(())
         } else {
-            Err(Error::TimedOut {
-                call: call(),
-                reason: format!("{missed} within {:?}", timeout.unwrap_or_default()),
-            })
+            let reason = wait.missed(timeout.unwrap_or_default());
+            Err(Error::new(ErrorKind::TimedOut, call(), reason))
         }
+    }
+
+    /// The peer closed the channel.
+    #[cold]
+    fn closed(&self, call: Call) -> Error {
+        let reason = msg!("the {} closed the channel", self.peer_name());
+        Error::new(ErrorKind::Closed, call, reason)
     }
 
     /// The other end, in words.
@@ -386,7 +482,7 @@ impl Channel {
     /// checking that the peer lives. `Ok(false)` on timeout.
     fn wait_for(
         &self,
-        what: &str,
+        wait: Wait,
         len: usize,
         deadline: Option<Instant>,
         ready: impl Fn() -> bool,
@@ -407,18 +503,17 @@ impl Channel {
             }
             if peer.closed.load(Acquire) != 0 {
                 mine.sleeping.store(0, SeqCst);
-                return Err(Error::Closed {
-                    call: ch_call(what, len),
-                    reason: format!("the {} closed the channel", self.peer_name()),
-                });
+                return Err(self.closed(ch_call(wait.call(), len)));
             }
             let pid = peer.pid.load(Acquire);
             if pid != 0 && !alive(pid) {
                 mine.sleeping.store(0, SeqCst);
-                return Err(Error::PeerDied {
-                    call: ch_call(what, len),
-                    reason: format!("the {} (pid {pid}) died", self.peer_name()),
-                });
+                let reason = msg!("the {} (pid {}) died", self.peer_name(), pid);
+                return Err(Error::new(
+                    ErrorKind::PeerDied,
+                    ch_call(wait.call(), len),
+                    reason,
+                ));
             }
             let mut slice = LIVENESS_CHECK;
             if let Some(deadline) = deadline {
@@ -442,35 +537,26 @@ impl Channel {
     /// Sends `message` (at most `capacity - 8` bytes), waiting for room at most
     /// `timeout` (`None`: forever; `Some(ZERO)`: not at all, `WouldBlock`).
     pub fn send(&mut self, message: &[u8], timeout: Option<Duration>) -> Result<()> {
-        // SAFETY: message is a valid slice.
-        unsafe { self.send_raw(message.as_ptr(), message.len(), timeout) }
-    }
-
-    /// `send` from a raw pointer, as the C face receives it.
-    ///
-    /// # Safety
-    /// `message` is readable for `len` bytes.
-    pub unsafe fn send_raw(
-        &mut self,
-        message: *const u8,
-        len: usize,
-        timeout: Option<Duration>,
-    ) -> Result<()> {
+        let len = message.len();
         if self.role != Role::Sender {
-            return Err(Error::InvalidArgument {
-                call: ch_call("channel_send", len),
-                reason: "this is the receiving end".into(),
-            });
+            let reason = msg!("this is the receiving end");
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                ch_call("channel_send", len),
+                reason,
+            ));
         }
         let need = record_size(len);
         if len > u32::MAX as usize || need > self.capacity {
-            return Err(Error::InvalidArgument {
-                call: ch_call("channel_send", len),
-                reason: format!(
-                    "a message may hold at most {} bytes in this channel",
-                    self.capacity - 8
-                ),
-            });
+            let reason = msg!(
+                "a message may hold at most {} bytes in this channel",
+                self.capacity - 8
+            );
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                ch_call("channel_send", len),
+                reason,
+            ));
         }
         let head = self.my_position().load(Relaxed);
         // Free bytes by a tail read earlier (the real tail can only be further on).
@@ -481,14 +567,7 @@ impl Channel {
         let tail = &self.header().tail.value;
         let room = || free(tail.load(Acquire)) >= need;
         if free(self.peer_position) < need {
-            self.wait_until(
-                "send",
-                len,
-                timeout,
-                room,
-                "the ring is full",
-                "the receiver made no room",
-            )?;
+            self.wait_until(Wait::Send, len, timeout, room)?;
         }
         if free(self.peer_position) < need {
             self.peer_position = self.peer_position_now();
@@ -501,7 +580,7 @@ impl Channel {
             self.peer_position = self.peer_position_now();
         }
         // SAFETY: the record fits the free part of the ring (room), which only the sender writes.
-        unsafe { self.copy_in(head + 8, message, len) };
+        unsafe { self.copy_in(head + 8, message.as_ptr(), len) };
         if self.capacity - (next - self.peer_position) >= 8 {
             self.word(next).store(0, Relaxed);
         }
@@ -512,28 +591,27 @@ impl Channel {
 
     /// Receives the next message into `buf`, returning its length, waiting at
     /// most `timeout`. A message longer than `buf` stays in the channel:
-    /// `OutOfBounds`, and `needed` (if given) receives its length.
+    /// `OutOfBounds` ([`pending_len`](Self::pending_len) gives its length).
     pub fn recv(&mut self, buf: &mut [u8], timeout: Option<Duration>) -> Result<usize> {
-        // SAFETY: buf is a valid slice.
-        unsafe { self.recv_raw(buf.as_mut_ptr(), buf.len(), timeout, None) }
+        // SAFETY: initialised bytes are valid MaybeUninit<u8>s, and recv_uninit writes only bytes.
+        let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+        self.recv_uninit(buf, timeout)
     }
 
-    /// `recv` into a raw buffer, as the C face receives it.
-    ///
-    /// # Safety
-    /// `buf` is writable for `cap` bytes.
-    pub unsafe fn recv_raw(
+    /// [`recv`](Self::recv) into a buffer that need not be initialised (a C caller's).
+    pub fn recv_uninit(
         &mut self,
-        buf: *mut u8,
-        cap: usize,
+        buf: &mut [MaybeUninit<u8>],
         timeout: Option<Duration>,
-        needed: Option<&mut usize>,
     ) -> Result<usize> {
+        let cap = buf.len();
         if self.role != Role::Receiver {
-            return Err(Error::InvalidArgument {
-                call: ch_call("channel_recv", cap),
-                reason: "this is the sending end".into(),
-            });
+            let reason = msg!("this is the sending end");
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                ch_call("channel_recv", cap),
+                reason,
+            ));
         }
         let tail = self.my_position().load(Relaxed);
         let word = self.word(tail);
@@ -542,41 +620,58 @@ impl Channel {
         // check, and it may still lag behind our tail after we read a message early.
         let ready = || word.load(Acquire) != 0 || head.load(SeqCst) > tail;
         if word.load(Acquire) == 0 {
-            self.wait_until(
-                "recv",
-                cap,
-                timeout,
-                ready,
-                "the ring is empty",
-                "no message came",
-            )?;
+            self.wait_until(Wait::Recv, cap, timeout, ready)?;
         }
         // The sender sets the word before it moves the head: either way the word is set now.
-        let length = word.load(Acquire).wrapping_sub(1);
-        if length > u32::MAX as u64 || record_size(length as usize) > self.capacity {
-            return Err(Error::Corrupt {
-                call: ch_call("channel_recv", cap),
-                reason: format!(
-                    "a message claims {length} bytes, more than the ring's {}",
-                    self.capacity
-                ),
-            });
-        }
-        let len = length as usize;
+        let len = self.message_len(word.load(Acquire), cap)?;
         if len > cap {
-            if let Some(needed) = needed {
-                *needed = len;
-            }
-            return Err(Error::OutOfBounds {
-                call: ch_call("channel_recv", cap),
-                reason: format!("the next message holds {len} bytes, more than the buffer's {cap}; it stays in the channel"),
-            });
+            let reason = msg!(
+                "the next message holds {} bytes, more than the buffer's {}; it stays in the channel",
+                len,
+                cap
+            );
+            return Err(Error::new(
+                ErrorKind::OutOfBounds,
+                ch_call("channel_recv", cap),
+                reason,
+            ));
         }
         // SAFETY: len <= cap, and the record is published (checked above).
-        unsafe { self.copy_out(tail + 8, buf, len) };
+        unsafe { self.copy_out(tail + 8, buf.as_mut_ptr().cast(), len) };
         word.store(0, Relaxed);
         self.publish(tail + record_size(len));
         Ok(len)
+    }
+}
+
+impl Channel {
+    /// The length of the message a length word announces, checked against the ring.
+    fn message_len(&self, word: u64, cap: usize) -> Result<usize> {
+        let length = word.wrapping_sub(1);
+        if length > u32::MAX as u64 || record_size(length as usize) > self.capacity {
+            let reason = msg!(
+                "a message claims {} bytes, more than the ring's {}",
+                length,
+                self.capacity
+            );
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                ch_call("channel_recv", cap),
+                reason,
+            ));
+        }
+        Ok(length as usize)
+    }
+
+    /// The length of the next message, if one is waiting (receiving end only).
+    pub fn pending_len(&self) -> Option<usize> {
+        if self.role != Role::Receiver {
+            return None;
+        }
+        match self.word(self.my_position().load(Relaxed)).load(Acquire) {
+            0 => None,
+            word => self.message_len(word, 0).ok(),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! so that an offset holding anything else is refused rather than used.
 //! Uncontended lock and unlock make no syscall.
 
-use crate::error::{Error, Result};
+use crate::error::{msg, Call, Errno, Error, ErrorKind, Result};
 use crate::segment::open::OpenSegment;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -22,46 +22,50 @@ struct MutexCell {
     mutex: libc::pthread_mutex_t,
 }
 
-fn mutex_call(what: &str, offset: usize) -> String {
-    format!("{what}(offset={offset})")
+fn mutex_call(what: &'static str, offset: usize) -> Call {
+    Call::Other(msg!("{}(offset={})", what, offset))
 }
 
 impl OpenSegment {
     /// The cell at `offset`, checked for room, alignment and (unless `initialising`) the magic number.
-    fn mutex_cell(&self, what: &str, offset: usize, initialising: bool) -> Result<*mut MutexCell> {
+    fn mutex_cell(
+        &self,
+        what: &'static str,
+        offset: usize,
+        initialising: bool,
+    ) -> Result<*mut MutexCell> {
         let call = || mutex_call(what, offset);
         match offset.checked_add(MUTEX_SIZE) {
             Some(end) if end <= self.size() => {}
             _ => {
-                return Err(Error::OutOfBounds {
-                    call: call(),
-                    reason: format!(
-                        "a mutex takes {MUTEX_SIZE} bytes, past the end of the {}-byte segment",
-                        self.size()
-                    ),
-                })
+                let reason = msg!(
+                    "a mutex takes {} bytes, past the end of the {}-byte segment",
+                    MUTEX_SIZE,
+                    self.size()
+                );
+                return Err(Error::new(ErrorKind::OutOfBounds, call(), reason));
             }
         }
         if offset % std::mem::align_of::<MutexCell>() != 0 {
-            return Err(Error::InvalidArgument {
-                call: call(),
-                reason: format!(
-                    "a mutex must be at an offset that is a multiple of {}",
-                    std::mem::align_of::<MutexCell>()
-                ),
-            });
+            let reason = msg!(
+                "a mutex must be at an offset that is a multiple of {}",
+                std::mem::align_of::<MutexCell>()
+            );
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
         }
         if self.is_read_only() {
-            return Err(Error::ReadOnly { call: call() });
+            return Err(Error::new(
+                ErrorKind::ReadOnly,
+                call(),
+                msg!("the segment is attached read-only"),
+            ));
         }
         // SAFETY: offset..offset+MUTEX_SIZE lies inside the mapping (checked above).
         let cell = unsafe { self.as_ptr().add(offset) } as *mut MutexCell;
         // SAFETY: the cell is aligned and inside the mapping; the magic is an atomic word.
         if !initialising && unsafe { (*cell).magic.load(Ordering::Acquire) } != MAGIC {
-            return Err(Error::Corrupt {
-                call: call(),
-                reason: "no mutex was initialised at this offset (rshm_mutex_init)".into(),
-            });
+            let reason = msg!("no mutex was initialised at this offset (rshm_mutex_init)");
+            return Err(Error::new(ErrorKind::Corrupt, call(), reason));
         }
         Ok(cell)
     }
@@ -82,10 +86,11 @@ impl OpenSegment {
             ret
         };
         if ret != 0 {
+            let call = mutex_call("mutex_init", offset);
             return Err(Error::from_errno(
-                crate::Errno(ret),
-                mutex_call("mutex_init", offset),
-                "pthread_mutex_init failed".into(),
+                Errno::new(ret),
+                call,
+                msg!("pthread_mutex_init failed"),
             ));
         }
         // SAFETY: as in mutex_cell.
@@ -126,42 +131,43 @@ impl OpenSegment {
             }
         };
         let call = || mutex_call("mutex_lock", offset);
+        let fail = |kind, reason| Err(Error::new(kind, call(), reason));
         match ret {
             0 => Ok(()),
-            libc::EOWNERDEAD => Err(Error::OwnerDied {
-                call: call(),
-                reason: "the lock is yours, but its last holder died holding it: repair the data, then mark it consistent"
-                    .into(),
-            }),
-            libc::ENOTRECOVERABLE => Err(Error::NotRecoverable {
-                call: call(),
-                reason: "a holder died and the next one unlocked without marking the data consistent".into(),
-            }),
-            libc::EBUSY => Err(Error::WouldBlock { call: call(), reason: "the mutex is held".into() }),
-            libc::ETIMEDOUT => Err(Error::TimedOut {
-                call: call(),
-                reason: format!("the mutex stayed held for {:?}", timeout.unwrap_or_default()),
-            }),
-            libc::EDEADLK => Err(Error::InvalidArgument { call: call(), reason: "this thread holds it already".into() }),
-            err => Err(Error::from_errno(crate::Errno(err), call(), "pthread_mutex_lock failed".into())),
+            libc::EOWNERDEAD => fail(
+                ErrorKind::OwnerDied,
+                msg!("the lock is yours, but its last holder died holding it: repair the data, then mark it consistent"),
+            ),
+            libc::ENOTRECOVERABLE => fail(
+                ErrorKind::NotRecoverable,
+                msg!("a holder died and the next one unlocked without marking the data consistent"),
+            ),
+            libc::EBUSY => fail(ErrorKind::WouldBlock, msg!("the mutex is held")),
+            libc::ETIMEDOUT => fail(
+                ErrorKind::TimedOut,
+                msg!("the mutex stayed held for {}", timeout.unwrap_or_default()),
+            ),
+            libc::EDEADLK => fail(ErrorKind::InvalidArgument, msg!("this thread holds it already")),
+            err => Err(Error::from_errno(Errno::new(err), call(), msg!("pthread_mutex_lock failed"))),
         }
     }
 
     /// Unlocks the mutex at `offset` (held by this thread).
     pub fn unlock_mutex(&self, offset: usize) -> Result<()> {
         let cell = self.mutex_cell("mutex_unlock", offset, false)?;
+        let call = mutex_call("mutex_unlock", offset);
         // SAFETY: the cell holds an initialised robust mutex (magic checked).
         match unsafe { libc::pthread_mutex_unlock(std::ptr::addr_of_mut!((*cell).mutex)) } {
             0 => Ok(()),
-            libc::EPERM => Err(Error::PermissionDenied {
-                call: mutex_call("mutex_unlock", offset),
-                reason: "this thread does not hold the mutex".into(),
-                errno: crate::Errno(libc::EPERM),
-            }),
+            libc::EPERM => {
+                let reason = msg!("this thread does not hold the mutex");
+                Err(Error::new(ErrorKind::PermissionDenied, call, reason)
+                    .with_errno(Errno::new(libc::EPERM)))
+            }
             err => Err(Error::from_errno(
-                crate::Errno(err),
-                mutex_call("mutex_unlock", offset),
-                "pthread_mutex_unlock failed".into(),
+                Errno::new(err),
+                call,
+                msg!("pthread_mutex_unlock failed"),
             )),
         }
     }
@@ -172,11 +178,15 @@ impl OpenSegment {
         // SAFETY: the cell holds an initialised robust mutex (magic checked).
         match unsafe { libc::pthread_mutex_consistent(std::ptr::addr_of_mut!((*cell).mutex)) } {
             0 => Ok(()),
-            _ => Err(Error::InvalidArgument {
-                call: mutex_call("mutex_consistent", offset),
-                reason: "the mutex is not held in the inconsistent state that OwnerDied leaves"
-                    .into(),
-            }),
+            _ => {
+                let reason =
+                    msg!("the mutex is not held in the inconsistent state that OwnerDied leaves");
+                Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    mutex_call("mutex_consistent", offset),
+                    reason,
+                ))
+            }
         }
     }
 }

@@ -1,15 +1,52 @@
-//! `Semaphore`: a SysV semaphore set of one, opened by the same key as its
-//! segment. `wait` uses `SEM_UNDO`, so a process that dies releases what it holds.
+//! `Semaphore`: a SysV semaphore set of one, opened by a key (the same key as
+//! its segment, typically). `wait` uses `SEM_UNDO`, so a process that dies
+//! releases what it holds.
 
-use crate::error::{Errno, Error, Result};
+use crate::error::{msg, Call, Errno, Error, ErrorKind, Message, Result};
 use crate::key::Key;
-use crate::segment::open::OpenOptions;
+use crate::options::{object_builders, ObjectOptions};
 use crate::sys;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long `open` waits for the creator to finish initialising the set.
 const INIT_WAIT: Duration = Duration::from_secs(2);
+
+/// What semaphore to open and how.
+///
+/// ```
+/// use rshm::SemaphoreOptions;
+/// let sem = SemaphoreOptions::new().create(true).initial(1).open()?;
+/// sem.wait(None)?;
+/// sem.post()?;
+/// sem.remove()?;
+/// # Ok::<(), rshm::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SemaphoreOptions {
+    object: ObjectOptions,
+    initial: u16,
+}
+
+object_builders!(SemaphoreOptions, create);
+
+impl SemaphoreOptions {
+    /// A private semaphore (`IPC_PRIVATE`), mode 0600, value 0 when created.
+    pub fn new() -> SemaphoreOptions {
+        SemaphoreOptions::default()
+    }
+
+    /// The value a new semaphore starts with.
+    pub fn initial(&mut self, initial: u16) -> &mut Self {
+        self.initial = initial;
+        self
+    }
+
+    /// Opens (or, with `create`, creates) the semaphore: see [`Semaphore::open`].
+    pub fn open(&self) -> Result<Semaphore> {
+        Semaphore::open(self)
+    }
+}
 
 /// A semaphore shared between processes.
 #[derive(Debug)]
@@ -21,8 +58,8 @@ pub struct Semaphore {
     held: AtomicU64,
 }
 
-fn sem_call(what: &str, id: i32) -> String {
-    format!("{what}(semid={id})")
+fn sem_call(what: &'static str, id: i32) -> Call {
+    Call::Other(msg!("{}(semid={})", what, id))
 }
 
 fn sembuf(op: i16, undo: bool) -> libc::sembuf {
@@ -42,54 +79,55 @@ fn timespec(duration: Duration) -> libc::timespec {
 
 impl Semaphore {
     /// Opens (or, with `create`, creates with value `initial`) the semaphore
-    /// for the key `options` describe; mode, `exclusive` and `verify_owner`
-    /// apply as for segments; `size` is ignored.
-    pub fn open(options: &OpenOptions, initial: u16) -> Result<Semaphore> {
-        options.validate_mode_and_flags()?;
-        let key = options.resolve_key()?;
-        let call = format!("sem_open(key={key}, initial={initial})");
-        if key == Key::PRIVATE && !options.create_flag() {
-            return Err(Error::InvalidArgument {
-                call,
-                reason: "IPC_PRIVATE always makes a new semaphore: pass CREATE".into(),
-            });
+    /// for the key `options` name; mode, `exclusive` and `verify_owner` apply
+    /// as for segments.
+    pub fn open(options: &SemaphoreOptions) -> Result<Semaphore> {
+        let object = &options.object;
+        let initial = options.initial;
+        let key_call = |key: Key| Call::Other(msg!("sem_open(key={}, initial={})", key, initial));
+        object.validate(|| Call::Other(msg!("sem_open(initial={})", initial)))?;
+        let key = object.resolve_key()?;
+        let call = key_call(key);
+        if object.is_private() && !object.create {
+            let reason = msg!("IPC_PRIVATE always makes a new semaphore: pass CREATE");
+            return Err(Error::new(ErrorKind::InvalidArgument, call, reason));
         }
-        let mode = options.mode_bits() as i32;
-        if options.create_flag() {
+        let mode = object.mode.bits() as i32;
+        if object.create {
             match sys::semget(key.raw(), 1, libc::IPC_CREAT | libc::IPC_EXCL | mode) {
-                Ok(id) => return Semaphore::initialise(id, key, initial, &call),
-                Err(Errno(libc::EEXIST)) if !options.exclusive_flag() => {}
+                Ok(id) => return Semaphore::initialise(id, key, initial, call),
+                Err(errno) if errno.raw() == libc::EEXIST && !object.exclusive => {}
                 Err(errno) => return Err(sem_error(errno, call, "semget")),
             }
         }
-        let id = sys::semget(key.raw(), 1, 0)
-            .map_err(|errno| sem_error(errno, call.clone(), "semget"))?;
+        let id = sys::semget(key.raw(), 1, 0).map_err(|errno| sem_error(errno, call, "semget"))?;
         let semaphore = Semaphore {
             id,
             key,
             held: AtomicU64::new(0),
         };
-        let info = semaphore.wait_initialised(&call)?;
+        let info = semaphore.wait_initialised(call)?;
         // SAFETY: geteuid cannot fail.
         let me = unsafe { libc::geteuid() };
-        if options.verify_owner_flag() && (info.sem_perm.cuid != me || info.sem_perm.uid != me) {
-            return Err(Error::OwnerMismatch {
-                call,
-                reason: format!(
-                    "semaphore set {id} was created by uid {} and is owned by uid {}, not by the caller (uid {me})",
-                    info.sem_perm.cuid, info.sem_perm.uid
-                ),
-            });
+        if object.verify_owner && (info.sem_perm.cuid != me || info.sem_perm.uid != me) {
+            let reason = msg!(
+                "semaphore set {} was created by uid {} and is owned by uid {}, not by the caller (uid {})",
+                id,
+                info.sem_perm.cuid,
+                info.sem_perm.uid,
+                me
+            );
+            return Err(Error::new(ErrorKind::OwnerMismatch, call, reason));
         }
         Ok(semaphore)
     }
 
     /// Sets the value, then stamps `sem_otime` with a no-op so that openers know it is ready.
-    fn initialise(id: i32, key: Key, initial: u16, call: &str) -> Result<Semaphore> {
+    fn initialise(id: i32, key: Key, initial: u16, call: Call) -> Result<Semaphore> {
         let fail = |errno: Errno| {
             // SAFETY: IPC_RMID takes no argument.
             let _ = unsafe { sys::semctl(id, libc::IPC_RMID, 0) };
-            sem_error(errno, call.to_string(), "initialising")
+            sem_error(errno, call, "initialising")
         };
         // SAFETY: SETVAL takes an int.
         unsafe { sys::semctl(id, libc::SETVAL, initial as usize) }.map_err(fail)?;
@@ -115,23 +153,21 @@ impl Semaphore {
         Ok(ds)
     }
 
-    fn wait_initialised(&self, call: &str) -> Result<libc::semid_ds> {
+    fn wait_initialised(&self, call: Call) -> Result<libc::semid_ds> {
         let deadline = Instant::now() + INIT_WAIT;
         loop {
             let info = self
                 .stat()
-                .map_err(|errno| sem_error(errno, call.to_string(), "IPC_STAT"))?;
+                .map_err(|errno| sem_error(errno, call, "IPC_STAT"))?;
             if info.sem_otime != 0 {
                 return Ok(info);
             }
             if Instant::now() > deadline {
-                return Err(Error::TimedOut {
-                    call: call.to_string(),
-                    reason: format!(
-                        "semaphore set {} was never initialised by its creator",
-                        self.id
-                    ),
-                });
+                let reason = msg!(
+                    "semaphore set {} was never initialised by its creator",
+                    self.id
+                );
+                return Err(Error::new(ErrorKind::TimedOut, call, reason));
             }
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -148,34 +184,25 @@ impl Semaphore {
                 op[0].sem_flg |= libc::IPC_NOWAIT as i16;
             }
             let left = deadline.map(|d| timespec(d.saturating_duration_since(Instant::now())));
+            let call = || sem_call("sem_wait", self.id);
             match sys::semtimedop(self.id, &mut op, left.as_ref()) {
                 Ok(()) => {
                     self.held.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
                 }
-                Err(Errno(libc::EINTR)) => continue,
-                Err(Errno(libc::EAGAIN)) if timeout == Some(Duration::ZERO) => {
-                    return Err(Error::WouldBlock {
-                        call: sem_call("sem_wait", self.id),
-                        reason: "no unit is free".into(),
-                    })
+                Err(errno) if errno.raw() == libc::EINTR => continue,
+                Err(errno) if errno.raw() == libc::EAGAIN && timeout == Some(Duration::ZERO) => {
+                    return Err(Error::new(
+                        ErrorKind::WouldBlock,
+                        call(),
+                        msg!("no unit is free"),
+                    ));
                 }
-                Err(Errno(libc::EAGAIN)) => {
-                    return Err(Error::TimedOut {
-                        call: sem_call("sem_wait", self.id),
-                        reason: format!(
-                            "no unit was posted within {:?}",
-                            timeout.unwrap_or_default()
-                        ),
-                    })
+                Err(errno) if errno.raw() == libc::EAGAIN => {
+                    let reason = msg!("no unit was posted within {}", timeout.unwrap_or_default());
+                    return Err(Error::new(ErrorKind::TimedOut, call(), reason));
                 }
-                Err(errno) => {
-                    return Err(sem_error(
-                        errno,
-                        sem_call("sem_wait", self.id),
-                        "semtimedop",
-                    ))
-                }
+                Err(errno) => return Err(sem_error(errno, call(), "semtimedop")),
             }
         }
     }
@@ -225,21 +252,19 @@ impl Semaphore {
 }
 
 #[cold]
-fn sem_error(errno: Errno, call: String, step: &str) -> Error {
-    let reason = match errno.0 {
-        libc::ENOENT => "no semaphore set exists for this key and CREATE was not given".to_string(),
-        libc::EEXIST => {
-            "a semaphore set exists for this key and EXCLUSIVE demands a new one".into()
-        }
-        libc::EACCES => "the set's mode does not grant the caller access".into(),
-        libc::EPERM => "only the set's owner or creator may remove it".into(),
-        libc::EIDRM | libc::EINVAL => "the semaphore set was removed".into(),
-        libc::ENOSPC => "no semaphore set can be made: kernel.sem limits are reached".into(),
-        libc::ERANGE => "the value would exceed the semaphore maximum (32767)".into(),
-        _ => format!("{step} failed"),
+fn sem_error(errno: Errno, call: Call, step: &'static str) -> Error {
+    let reason: Message = match errno.raw() {
+        libc::ENOENT => msg!("no semaphore set exists for this key and CREATE was not given"),
+        libc::EEXIST => msg!("a semaphore set exists for this key and EXCLUSIVE demands a new one"),
+        libc::EACCES => msg!("the set's mode does not grant the caller access"),
+        libc::EPERM => msg!("only the set's owner or creator may remove it"),
+        libc::EIDRM | libc::EINVAL => msg!("the semaphore set was removed"),
+        libc::ENOSPC => msg!("no semaphore set can be made: kernel.sem limits are reached"),
+        libc::ERANGE => msg!("the value would exceed the semaphore maximum (32767)"),
+        _ => msg!("{} failed", step),
     };
-    match errno.0 {
-        libc::EINVAL | libc::EIDRM => Error::Removed { call, reason },
+    match errno.raw() {
+        libc::EINVAL | libc::EIDRM => Error::new(ErrorKind::Removed, call, reason),
         _ => Error::from_errno(errno, call, reason),
     }
 }

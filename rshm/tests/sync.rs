@@ -4,7 +4,9 @@
 mod common;
 
 use common::{kill, reap, serial, spawn, unique_key};
-use rshm::{Channel, Error, OpenOptions, Role, Semaphore, MUTEX_SIZE};
+use rshm::{
+    Channel, ChannelOptions, ErrorKind, OpenOptions, Role, Semaphore, SemaphoreOptions, MUTEX_SIZE,
+};
 use std::time::{Duration, Instant};
 
 // ---- semaphores ----
@@ -13,42 +15,55 @@ use std::time::{Duration, Instant};
 fn semaphore_counts_times_out_and_refuses_bad_opens() {
     let _serial = serial();
     let key = unique_key(line!());
-    let sem = Semaphore::open(OpenOptions::new().key(key).create(true).exclusive(true), 1).unwrap();
+    let sem = Semaphore::open(
+        SemaphoreOptions::new()
+            .key(key)
+            .create(true)
+            .exclusive(true)
+            .initial(1),
+    )
+    .unwrap();
     let _removing = RemoveSem(&sem);
     assert_eq!(sem.value().unwrap(), 1);
-    let other = Semaphore::open(OpenOptions::new().key(key), 0).unwrap();
+    let other = Semaphore::open(SemaphoreOptions::new().key(key).initial(0)).unwrap();
     assert_eq!(other.id(), sem.id());
     sem.wait(None).unwrap();
     assert_eq!(other.value().unwrap(), 0);
     let error = other.wait(Some(Duration::ZERO)).unwrap_err();
-    assert!(matches!(error, Error::WouldBlock { .. }), "{error}");
+    assert!((error.kind() == ErrorKind::WouldBlock), "{error}");
     let started = Instant::now();
     let error = other.wait(Some(Duration::from_millis(50))).unwrap_err();
-    assert!(matches!(error, Error::TimedOut { .. }), "{error}");
+    assert!((error.kind() == ErrorKind::TimedOut), "{error}");
     assert!(started.elapsed() >= Duration::from_millis(45));
     sem.post().unwrap();
     other.wait(Some(Duration::from_secs(1))).unwrap();
     other.post().unwrap();
+    let error = Semaphore::open(
+        SemaphoreOptions::new()
+            .key(key)
+            .create(true)
+            .exclusive(true)
+            .initial(0),
+    )
+    .unwrap_err();
+    assert!((error.kind() == ErrorKind::Exists), "{error}");
     let error =
-        Semaphore::open(OpenOptions::new().key(key).create(true).exclusive(true), 0).unwrap_err();
-    assert!(matches!(error, Error::Exists { .. }), "{error}");
-    let error = Semaphore::open(OpenOptions::new().key(unique_key(line!())), 0).unwrap_err();
-    assert!(matches!(error, Error::NotFound { .. }), "{error}");
+        Semaphore::open(SemaphoreOptions::new().key(unique_key(line!())).initial(0)).unwrap_err();
+    assert!((error.kind() == ErrorKind::NotFound), "{error}");
     assert!(error.to_string().starts_with("sem_open(key=0x"), "{error}");
     let wide = Semaphore::open(
-        OpenOptions::new()
+        SemaphoreOptions::new()
             .key(key)
             .create(true)
             .mode(rshm::Mode::from_bits_retain(0o1777)),
-        0,
     );
     assert!(
-        matches!(wide, Err(Error::InvalidArgument { .. })),
+        matches!(wide, Err(ref e) if e.kind() == ErrorKind::InvalidArgument),
         "{wide:?}"
     );
-    let exclusive = Semaphore::open(OpenOptions::new().key(key).exclusive(true), 0);
+    let exclusive = Semaphore::open(SemaphoreOptions::new().key(key).exclusive(true).initial(0));
     assert!(
-        matches!(exclusive, Err(Error::InvalidArgument { .. })),
+        matches!(exclusive, Err(ref e) if e.kind() == ErrorKind::InvalidArgument),
         "{exclusive:?}"
     );
 }
@@ -64,10 +79,10 @@ impl Drop for RemoveSem<'_> {
 fn a_holder_killed_with_sigkill_releases_the_semaphore() {
     let _serial = serial();
     let key = unique_key(line!());
-    let sem = Semaphore::open(OpenOptions::new().key(key).create(true), 1).unwrap();
+    let sem = Semaphore::open(SemaphoreOptions::new().key(key).create(true).initial(1)).unwrap();
     let _removing = RemoveSem(&sem);
     let holder = spawn(move || {
-        let sem = Semaphore::open(OpenOptions::new().key(key), 0).unwrap();
+        let sem = Semaphore::open(SemaphoreOptions::new().key(key).initial(0)).unwrap();
         sem.wait(None).unwrap();
         loop {
             std::thread::sleep(Duration::from_secs(1));
@@ -88,9 +103,9 @@ fn a_holder_killed_with_sigkill_releases_the_semaphore() {
 fn a_post_used_as_a_signal_outlives_its_poster_and_removal_wakes_waiters() {
     let _serial = serial();
     let key = unique_key(line!());
-    let sem = Semaphore::open(OpenOptions::new().key(key).create(true), 0).unwrap();
+    let sem = Semaphore::open(SemaphoreOptions::new().key(key).create(true).initial(0)).unwrap();
     let poster = spawn(move || {
-        let sem = Semaphore::open(OpenOptions::new().key(key), 0).unwrap();
+        let sem = Semaphore::open(SemaphoreOptions::new().key(key).initial(0)).unwrap();
         sem.post().map_or(1, |()| 0)
     });
     assert_eq!(reap(poster), 0);
@@ -101,9 +116,9 @@ fn a_post_used_as_a_signal_outlives_its_poster_and_removal_wakes_waiters() {
     );
     sem.wait(None).unwrap();
     let waiter = spawn(move || {
-        let sem = Semaphore::open(OpenOptions::new().key(key), 0).unwrap();
+        let sem = Semaphore::open(SemaphoreOptions::new().key(key).initial(0)).unwrap();
         match sem.wait(None) {
-            Err(Error::Removed { .. }) => 0,
+            Err(ref e) if e.kind() == ErrorKind::Removed => 0,
             other => {
                 eprintln!("{other:?}");
                 1
@@ -131,16 +146,13 @@ fn mutex_locks_unlocks_and_refuses_what_is_not_a_mutex() {
     let _serial = serial();
     let segment = segment_for_mutexes();
     let error = segment.lock_mutex(64, None).unwrap_err();
-    assert!(matches!(error, Error::Corrupt { .. }), "{error}");
+    assert!((error.kind() == ErrorKind::Corrupt), "{error}");
     assert!(
         segment.init_mutex(4096 - MUTEX_SIZE + 8).is_err(),
         "past the end"
     );
     assert!(
-        matches!(
-            segment.init_mutex(4).unwrap_err(),
-            Error::InvalidArgument { .. }
-        ),
+        (segment.init_mutex(4).unwrap_err().kind() == ErrorKind::InvalidArgument),
         "misaligned"
     );
     segment.init_mutex(64).unwrap();
@@ -148,8 +160,8 @@ fn mutex_locks_unlocks_and_refuses_what_is_not_a_mutex() {
     let error = segment.lock_mutex(64, Some(Duration::ZERO)).unwrap_err();
     assert!(
         matches!(
-            error,
-            Error::InvalidArgument { .. } | Error::WouldBlock { .. }
+            error.kind(),
+            ErrorKind::InvalidArgument | ErrorKind::WouldBlock
         ),
         "{error}"
     );
@@ -163,19 +175,19 @@ fn mutex_locks_unlocks_and_refuses_what_is_not_a_mutex() {
         );
     });
     assert!(
-        matches!(other, Some(Err(Error::TimedOut { .. }))),
+        matches!(other, Some(Err(ref e)) if e.kind() == ErrorKind::TimedOut),
         "{other:?}"
     );
     segment.unlock_mutex(64).unwrap();
     let error = segment.unlock_mutex(64).unwrap_err();
-    assert!(matches!(error, Error::PermissionDenied { .. }), "{error}");
+    assert!((error.kind() == ErrorKind::PermissionDenied), "{error}");
 }
 
 #[test]
 fn a_mutex_holder_killed_with_sigkill_gives_owner_died_then_repair() {
     let _serial = serial();
     let key = unique_key(line!());
-    let segment = OpenOptions::new()
+    let mut segment = OpenOptions::new()
         .key(key)
         .create(true)
         .size(4096)
@@ -185,7 +197,7 @@ fn a_mutex_holder_killed_with_sigkill_gives_owner_died_then_repair() {
     segment.init_mutex(0).unwrap();
     segment.write(MUTEX_SIZE, &[0]).unwrap();
     let holder = spawn(move || {
-        let segment = OpenOptions::new().key(key).open().unwrap();
+        let mut segment = OpenOptions::new().key(key).open().unwrap();
         segment.lock_mutex(0, None).unwrap();
         segment.write(MUTEX_SIZE, &[1]).unwrap(); // half-done work, then death
         loop {
@@ -193,7 +205,7 @@ fn a_mutex_holder_killed_with_sigkill_gives_owner_died_then_repair() {
         }
     });
     let deadline = Instant::now() + Duration::from_secs(5);
-    while segment.attachment().read(MUTEX_SIZE, &mut [0u8; 1]).is_ok() && {
+    while segment.read(MUTEX_SIZE, &mut [0u8; 1]).is_ok() && {
         let mut byte = [0u8];
         segment.read(MUTEX_SIZE, &mut byte).unwrap();
         byte[0] == 0
@@ -205,7 +217,7 @@ fn a_mutex_holder_killed_with_sigkill_gives_owner_died_then_repair() {
     let error = segment
         .lock_mutex(0, Some(Duration::from_secs(2)))
         .unwrap_err();
-    assert!(matches!(error, Error::OwnerDied { .. }), "{error}");
+    assert!((error.kind() == ErrorKind::OwnerDied), "{error}");
     segment.write(MUTEX_SIZE, &[0]).unwrap(); // repair
     segment.mutex_consistent(0).unwrap();
     segment.unlock_mutex(0).unwrap();
@@ -214,7 +226,7 @@ fn a_mutex_holder_killed_with_sigkill_gives_owner_died_then_repair() {
 
     // Unlocking without marking it consistent makes it unusable, said plainly.
     let holder = spawn(move || {
-        let segment = OpenOptions::new().key(key).open().unwrap();
+        let mut segment = OpenOptions::new().key(key).open().unwrap();
         segment.lock_mutex(0, None).unwrap();
         segment.write(MUTEX_SIZE, &[2]).unwrap();
         loop {
@@ -229,13 +241,13 @@ fn a_mutex_holder_killed_with_sigkill_gives_owner_died_then_repair() {
         std::thread::sleep(Duration::from_millis(1));
     }
     kill(holder);
-    assert!(matches!(
-        segment.lock_mutex(0, None).unwrap_err(),
-        Error::OwnerDied { .. }
-    ));
+    assert_eq!(
+        segment.lock_mutex(0, None).unwrap_err().kind(),
+        ErrorKind::OwnerDied
+    );
     segment.unlock_mutex(0).unwrap();
     let error = segment.lock_mutex(0, None).unwrap_err();
-    assert!(matches!(error, Error::NotRecoverable { .. }), "{error}");
+    assert!((error.kind() == ErrorKind::NotRecoverable), "{error}");
 }
 
 // ---- channels ----
@@ -250,10 +262,10 @@ fn checksum(data: &[u8]) -> u32 {
 fn channel_carries_messages_of_every_size_across_the_wrap_in_order() {
     let _serial = serial();
     let key = unique_key(line!());
-    let options = OpenOptions::new().key(key).remove_on_close(true).clone();
+    let options = ChannelOptions::new().key(key).remove_on_close(true).clone();
     let mut receiver = Channel::create(&options, 1024, Role::Receiver).unwrap();
     let sender_pid = spawn(move || {
-        let mut sender = Channel::open(OpenOptions::new().key(key), Role::Sender).unwrap();
+        let mut sender = Channel::open(ChannelOptions::new().key(key), Role::Sender).unwrap();
         for i in 0..20_000usize {
             let len = (i * 7919) % 1017; // up to capacity - 8, every alignment
             let mut message = vec![0u8; len];
@@ -291,7 +303,7 @@ fn channel_carries_messages_of_every_size_across_the_wrap_in_order() {
     assert_eq!(reap(sender_pid), 0);
     let error = receiver.recv(&mut buf, None).unwrap_err();
     assert!(
-        matches!(error, Error::Closed { .. }),
+        (error.kind() == ErrorKind::Closed),
         "after the sender closes: {error}"
     );
 }
@@ -300,21 +312,18 @@ fn channel_carries_messages_of_every_size_across_the_wrap_in_order() {
 fn channel_limits_full_ring_small_buffers_and_corrupt_segments() {
     let _serial = serial();
     let key = unique_key(line!());
-    let options = OpenOptions::new().key(key).remove_on_close(true).clone();
+    let options = ChannelOptions::new().key(key).remove_on_close(true).clone();
     let mut sender = Channel::create(&options, 64, Role::Sender).unwrap();
-    let mut receiver = Channel::open(OpenOptions::new().key(key), Role::Receiver).unwrap();
+    let mut receiver = Channel::open(ChannelOptions::new().key(key), Role::Receiver).unwrap();
     let too_big = sender.send(&[0; 57], None).unwrap_err();
-    assert!(
-        matches!(too_big, Error::InvalidArgument { .. }),
-        "{too_big}"
-    );
+    assert!((too_big.kind() == ErrorKind::InvalidArgument), "{too_big}");
     sender.send(&[1; 56], None).unwrap();
     let full = sender.send(&[2; 1], Some(Duration::ZERO)).unwrap_err();
-    assert!(matches!(full, Error::WouldBlock { .. }), "{full}");
+    assert!((full.kind() == ErrorKind::WouldBlock), "{full}");
     let timed = sender
         .send(&[2; 1], Some(Duration::from_millis(20)))
         .unwrap_err();
-    assert!(matches!(timed, Error::TimedOut { .. }), "{timed}");
+    assert!((timed.kind() == ErrorKind::TimedOut), "{timed}");
     let small = receiver.recv(&mut [0u8; 10], None).unwrap_err();
     assert!(
         small
@@ -329,16 +338,16 @@ fn channel_limits_full_ring_small_buffers_and_corrupt_segments() {
     );
     assert!(matches!(
         receiver.recv(&mut [0u8; 8], Some(Duration::ZERO)),
-        Err(Error::WouldBlock { .. })
+        Err(ref e) if e.kind() == ErrorKind::WouldBlock
     ));
-    let second = Channel::open(OpenOptions::new().key(key), Role::Receiver).unwrap_err();
-    assert!(matches!(second, Error::Exists { .. }), "{second}");
+    let second = Channel::open(ChannelOptions::new().key(key), Role::Receiver).unwrap_err();
+    assert!((second.kind() == ErrorKind::Exists), "{second}");
     drop(receiver);
     let closed = sender
         .send(&[1; 8], None)
         .and_then(|()| sender.send(&[1; 56], None))
         .unwrap_err();
-    assert!(matches!(closed, Error::Closed { .. }), "{closed}");
+    assert!((closed.kind() == ErrorKind::Closed), "{closed}");
 
     // A segment that is not a channel, or a damaged one, is refused, never used.
     let not_a_channel = OpenOptions::new()
@@ -348,7 +357,7 @@ fn channel_limits_full_ring_small_buffers_and_corrupt_segments() {
         .open()
         .unwrap();
     let plain_key = unique_key(line!());
-    let plain = OpenOptions::new()
+    let mut plain = OpenOptions::new()
         .key(plain_key)
         .create(true)
         .size(4096)
@@ -356,29 +365,28 @@ fn channel_limits_full_ring_small_buffers_and_corrupt_segments() {
         .open()
         .unwrap();
     plain.write(0, &[0xAB; 64]).unwrap();
-    let error = Channel::open(OpenOptions::new().key(plain_key), Role::Receiver).unwrap_err();
+    let error = Channel::open(ChannelOptions::new().key(plain_key), Role::Receiver).unwrap_err();
     assert!(
-        matches!(error, Error::Corrupt { .. })
+        (error.kind() == ErrorKind::Corrupt)
             && error.to_string().contains("does not hold a channel"),
         "{error}"
     );
     drop(not_a_channel);
     let damaged_key = unique_key(line!());
-    let damaged = Channel::create(
-        OpenOptions::new().key(damaged_key).remove_on_close(true),
+    let _channel = Channel::create(
+        ChannelOptions::new().key(damaged_key).remove_on_close(true),
         256,
         Role::Sender,
     )
     .unwrap();
-    damaged.segment().write(8, &99u32.to_le_bytes()).unwrap(); // a version this rshm does not read
-    let error = Channel::open(OpenOptions::new().key(damaged_key), Role::Receiver).unwrap_err();
+    // A peer's view of the same segment, to damage the header as another process could.
+    let mut peer = OpenOptions::new().key(damaged_key).open().unwrap();
+    peer.write(8, &99u32.to_le_bytes()).unwrap(); // a version this rshm does not read
+    let error = Channel::open(ChannelOptions::new().key(damaged_key), Role::Receiver).unwrap_err();
     assert!(error.to_string().contains("version 99"), "{error}");
-    damaged.segment().write(8, &2u32.to_le_bytes()).unwrap();
-    damaged
-        .segment()
-        .write(16, &(1u64 << 40).to_le_bytes())
-        .unwrap(); // a ring larger than the segment
-    let error = Channel::open(OpenOptions::new().key(damaged_key), Role::Receiver).unwrap_err();
+    peer.write(8, &2u32.to_le_bytes()).unwrap();
+    peer.write(16, &(1u64 << 40).to_le_bytes()).unwrap(); // a ring larger than the segment
+    let error = Channel::open(ChannelOptions::new().key(damaged_key), Role::Receiver).unwrap_err();
     assert!(error.to_string().contains("inconsistent sizes"), "{error}");
 }
 
@@ -387,13 +395,13 @@ fn a_sender_killed_mid_stream_is_detected_after_its_messages_are_drained() {
     let _serial = serial();
     let key = unique_key(line!());
     let mut receiver = Channel::create(
-        OpenOptions::new().key(key).remove_on_close(true),
+        ChannelOptions::new().key(key).remove_on_close(true),
         4096,
         Role::Receiver,
     )
     .unwrap();
     let sender_pid = spawn(move || {
-        let mut sender = Channel::open(OpenOptions::new().key(key), Role::Sender).unwrap();
+        let mut sender = Channel::open(ChannelOptions::new().key(key), Role::Sender).unwrap();
         for i in 0u32..10 {
             sender.send(&i.to_le_bytes(), None).unwrap();
         }
@@ -414,7 +422,7 @@ fn a_sender_killed_mid_stream_is_detected_after_its_messages_are_drained() {
     let error = receiver
         .recv(&mut buf, Some(Duration::from_secs(5)))
         .unwrap_err();
-    assert!(matches!(error, Error::PeerDied { .. }), "{error}");
+    assert!((error.kind() == ErrorKind::PeerDied), "{error}");
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "noticed quickly, not at the timeout"
@@ -424,13 +432,13 @@ fn a_sender_killed_mid_stream_is_detected_after_its_messages_are_drained() {
     // And a receiver that dies leaves a blocked sender an error, not a hang.
     let key = unique_key(line!());
     let mut sender = Channel::create(
-        OpenOptions::new().key(key).remove_on_close(true),
+        ChannelOptions::new().key(key).remove_on_close(true),
         64,
         Role::Sender,
     )
     .unwrap();
     let receiver_pid = spawn(move || {
-        let _receiver = Channel::open(OpenOptions::new().key(key), Role::Receiver).unwrap();
+        let _receiver = Channel::open(ChannelOptions::new().key(key), Role::Receiver).unwrap();
         loop {
             std::thread::sleep(Duration::from_secs(1));
         }
@@ -442,7 +450,7 @@ fn a_sender_killed_mid_stream_is_detected_after_its_messages_are_drained() {
     let error = sender
         .send(&[0; 56], Some(Duration::from_secs(5)))
         .unwrap_err();
-    assert!(matches!(error, Error::PeerDied { .. }), "{error}");
+    assert!((error.kind() == ErrorKind::PeerDied), "{error}");
     reap(receiver_pid);
 }
 
@@ -451,12 +459,12 @@ fn two_threads_stream_200000_messages_of_varying_length_over_many_laps() {
     let _serial = serial();
     let key = unique_key(line!());
     let mut rx = Channel::create(
-        OpenOptions::new().key(key).remove_on_close(true),
+        ChannelOptions::new().key(key).remove_on_close(true),
         65536,
         Role::Receiver,
     )
     .unwrap();
-    let mut tx = Channel::open(OpenOptions::new().key(key), Role::Sender).unwrap();
+    let mut tx = Channel::open(ChannelOptions::new().key(key), Role::Sender).unwrap();
     let sender = std::thread::spawn(move || {
         for i in 0..200_000u32 {
             let mut message = vec![(i % 251) as u8; 8 + (i as usize % 248)];

@@ -21,7 +21,7 @@ pub fn private(size: usize) -> Removing {
 
 /// A key no other test uses: from the test's line and this process.
 pub fn unique_key(line: u32) -> Key {
-    Key(0x5200_0000 | ((std::process::id() as i32 & 0xfff) << 12) | line as i32 & 0xfff)
+    Key::from_raw(0x5200_0000 | ((std::process::id() as i32 & 0xfff) << 12) | line as i32 & 0xfff)
 }
 
 /// One test at a time, for tests that fork: a forked child holds every

@@ -1,0 +1,173 @@
+//! `rshm_channel_*`: single-producer single-consumer message channels in a
+//! segment. Timeouts are in milliseconds: negative waits forever, 0 does not wait.
+
+use crate::boundary::{arg, arg_mut, close_export, new_handle_export, require, status_export};
+use crate::options::{channel_options, rshm_options};
+use crate::status::rshm_status;
+use crate::timeout::timeout;
+use libc::{c_int, c_long, c_void};
+use rshm::{msg, Channel, Error, ErrorKind, Role};
+use std::mem::MaybeUninit;
+
+/// The bytes a channel's header takes before its ring.
+pub const RSHM_CHANNEL_HEADER_SIZE: usize = 320;
+const _: () = assert!(RSHM_CHANNEL_HEADER_SIZE == rshm::CHANNEL_HEADER_SIZE);
+/// rshm_channel_create/open: this end sends.
+pub const RSHM_CHANNEL_SENDER: c_int = 0;
+/// rshm_channel_create/open: this end receives.
+pub const RSHM_CHANNEL_RECEIVER: c_int = 1;
+
+/// A channel end (opaque). Made by rshm_channel_create or _open, freed by
+/// rshm_channel_close. One end must not be used by two threads at once.
+#[allow(non_camel_case_types)]
+pub struct rshm_channel {
+    channel: Channel,
+}
+
+fn role(role: c_int) -> rshm::Result<Role> {
+    match role {
+        RSHM_CHANNEL_SENDER => Ok(Role::Sender),
+        RSHM_CHANNEL_RECEIVER => Ok(Role::Receiver),
+        _ => {
+            let reason = msg!(
+                "role {} is neither RSHM_CHANNEL_SENDER (0) nor RSHM_CHANNEL_RECEIVER (1)",
+                role
+            );
+            Err(Error::new(
+                ErrorKind::InvalidArgument,
+                rshm::error::Call::Unnamed,
+                reason,
+            ))
+        }
+    }
+}
+
+fn channel<'a>(ch: *mut rshm_channel) -> rshm::Result<&'a mut Channel> {
+    arg_mut(ch, "ch").map(|ch| &mut ch.channel)
+}
+
+/// Makes a channel with a ring of `capacity` bytes (messages up to
+/// capacity - 8 bytes) in a new segment for the key `opts` names (always
+/// created exclusively; size is ignored), and opens its `role` end
+/// (RSHM_CHANNEL_SENDER or RSHM_CHANNEL_RECEIVER). On failure `*out` is NULL.
+#[no_mangle]
+pub extern "C" fn rshm_channel_create(
+    opts: *const rshm_options,
+    capacity: usize,
+    role: c_int,
+    out: *mut *mut rshm_channel,
+) -> rshm_status {
+    new_handle_export("rshm_channel_create", out, || {
+        let role = self::role(role)?;
+        let options = channel_options(arg(opts, "opts")?)?;
+        Ok(rshm_channel {
+            channel: Channel::create(&options, capacity, role)?,
+        })
+    })
+}
+
+/// Opens the `role` end of the channel in the segment `opts` names, after
+/// checking its layout (RSHM_ERR_CORRUPT for a segment that is not a sound
+/// channel). RSHM_ERR_EXISTS if a live process holds that end already.
+#[no_mangle]
+pub extern "C" fn rshm_channel_open(
+    opts: *const rshm_options,
+    role: c_int,
+    out: *mut *mut rshm_channel,
+) -> rshm_status {
+    new_handle_export("rshm_channel_open", out, || {
+        let role = self::role(role)?;
+        let options = channel_options(arg(opts, "opts")?)?;
+        Ok(rshm_channel {
+            channel: Channel::open(&options, role)?,
+        })
+    })
+}
+
+/// Sends `len` bytes from `msg`, waiting for room at most `timeout_ms`.
+/// RSHM_ERR_PEER_DIED or RSHM_ERR_CLOSED when the receiver is gone.
+#[no_mangle]
+pub extern "C" fn rshm_channel_send(
+    ch: *mut rshm_channel,
+    msg: *const c_void,
+    len: usize,
+    timeout_ms: c_long,
+) -> rshm_status {
+    status_export("rshm_channel_send", || {
+        let channel = channel(ch)?;
+        require(msg, "msg")?;
+        // SAFETY: msg is not NULL and is readable for len bytes by the API's contract.
+        let message = unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), len) };
+        channel.send(message, timeout(timeout_ms))
+    })
+}
+
+/// rshm_channel_send without waiting: RSHM_ERR_WOULD_BLOCK when the ring is full.
+#[no_mangle]
+pub extern "C" fn rshm_channel_try_send(
+    ch: *mut rshm_channel,
+    msg: *const c_void,
+    len: usize,
+) -> rshm_status {
+    rshm_channel_send(ch, msg, len, 0)
+}
+
+/// Receives the next message into `buf` (`cap` bytes) and stores its length
+/// in `*len`, waiting at most `timeout_ms`. A message longer than `cap` stays
+/// in the channel: RSHM_ERR_OUT_OF_BOUNDS with its length in `*len`.
+/// RSHM_ERR_CLOSED (or RSHM_ERR_PEER_DIED) once the sender is gone and every message is read.
+#[no_mangle]
+pub extern "C" fn rshm_channel_recv(
+    ch: *mut rshm_channel,
+    buf: *mut c_void,
+    cap: usize,
+    len: *mut usize,
+    timeout_ms: c_long,
+) -> rshm_status {
+    status_export("rshm_channel_recv", || {
+        let channel = channel(ch)?;
+        require(buf, "buf")?;
+        require(len, "len")?;
+        // SAFETY: buf is not NULL and is writable for cap bytes by the API's contract.
+        let buffer = unsafe { std::slice::from_raw_parts_mut(buf.cast::<MaybeUninit<u8>>(), cap) };
+        let result = channel.recv_uninit(buffer, timeout(timeout_ms));
+        let length = match &result {
+            Ok(n) => *n,
+            Err(error) if error.kind() == ErrorKind::OutOfBounds => {
+                channel.pending_len().unwrap_or(0)
+            }
+            Err(_) => 0,
+        };
+        // SAFETY: len is not NULL and writable by the API's contract.
+        unsafe { len.write(length) };
+        result.map(drop)
+    })
+}
+
+/// rshm_channel_recv without waiting: RSHM_ERR_WOULD_BLOCK when the ring is empty.
+#[no_mangle]
+pub extern "C" fn rshm_channel_try_recv(
+    ch: *mut rshm_channel,
+    buf: *mut c_void,
+    cap: usize,
+    len: *mut usize,
+) -> rshm_status {
+    rshm_channel_recv(ch, buf, cap, len, 0)
+}
+
+/// The ring's size in bytes (the largest message is 8 less), or 0 for NULL.
+#[no_mangle]
+pub extern "C" fn rshm_channel_capacity(ch: *const rshm_channel) -> usize {
+    crate::boundary::errno_export("rshm_channel_capacity", 0, || {
+        arg(ch, "ch").map(|ch| ch.channel.capacity())
+    })
+}
+
+/// Closes this end: the peer gets RSHM_ERR_CLOSED once it has read what was sent. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn rshm_channel_close(ch: *mut rshm_channel) {
+    close_export("rshm_channel_close", ch, |ch| {
+        drop(ch);
+        Ok(())
+    });
+}

@@ -1,0 +1,164 @@
+//! `rshm-header HEADER [DOC]`: writes the C header of librshm to HEADER, and
+//! the table of statuses into DOC between its `<!-- statuses -->` and
+//! `<!-- /statuses -->` lines. `make header` runs it on `include/rshm.h` and
+//! `docs/c-api.md`; `make test` runs it into a scratch folder and fails on a
+//! difference from the committed files.
+//!
+//! The header is cbindgen's reading of the C face (the workspace's root
+//! crate, `src/`), with what cbindgen cannot know added before it: the
+//! version macros (this workspace's version) and the `rshm_status` enum,
+//! written from `rshm::ErrorKind`, the one table of error kinds.
+
+use rshm::error::kind::OK_STATUS;
+use rshm::ErrorKind;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+const DOC_BEGIN: &str = "<!-- statuses -->";
+const DOC_END: &str = "<!-- /statuses -->";
+
+fn main() -> ExitCode {
+    let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
+    let (header, doc) = match args.as_slice() {
+        [header] => (header, None),
+        [header, doc] => (header, Some(doc)),
+        _ => {
+            eprintln!("usage: rshm-header HEADER [DOC]");
+            return ExitCode::from(2);
+        }
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if let Err(message) =
+        write_header(&root, header).and_then(|()| doc.map_or(Ok(()), |doc| write_doc_table(doc)))
+    {
+        eprintln!("rshm-header: {message}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn write_header(root: &Path, out: &Path) -> Result<(), String> {
+    let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml"))
+        .map_err(|error| format!("cbindgen.toml: {error}"))?;
+    config.after_includes = Some(format!("\n{}\n{}", version_macros(), status_enum()));
+    let mut generated = Vec::new();
+    cbindgen::Builder::new()
+        .with_crate(root)
+        .with_config(config)
+        .generate()
+        .map_err(|error| format!("cbindgen: {error}"))?
+        .write(&mut generated);
+    let header =
+        String::from_utf8(generated).map_err(|_| "cbindgen wrote something that is not UTF-8")?;
+    std::fs::write(out, c89_compatible(&header))
+        .map_err(|error| format!("{}: {error}", out.display()))
+}
+
+/// `RSHM_VERSION*`, from the workspace's version.
+fn version_macros() -> String {
+    let mut parts = VERSION
+        .split(['.', '-', '+'])
+        .map(|part| part.parse::<u32>().unwrap_or(0));
+    let (major, minor, patch) = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
+    format!(
+        "/* The version of rshm these declarations come from (see rshm_version()). */\n\
+         #define RSHM_VERSION \"{VERSION}\"\n\
+         #define RSHM_VERSION_MAJOR {major}\n\
+         #define RSHM_VERSION_MINOR {minor}\n\
+         #define RSHM_VERSION_PATCH {patch}\n\
+         /* MAJOR*1000000 + MINOR*1000 + PATCH, for #if comparisons. */\n\
+         #define RSHM_VERSION_NUMBER {}\n",
+        major * 1_000_000 + minor * 1_000 + patch
+    )
+}
+
+/// `typedef enum rshm_status {...} rshm_status;`, from rshm's table of error kinds.
+fn status_enum() -> String {
+    let mut out = String::from(
+        "/**\n * The outcome of a handle call. Codes are stable; `rshm_status_str` names\n \
+         * each, and `rshm_last_error()` gives the details of the last failure.\n */\n\
+         typedef enum rshm_status {\n",
+    );
+    let (ok, _) = OK_STATUS;
+    let _ = writeln!(out, "  /**\n   * Success.\n   */\n  {ok} = 0,");
+    for (i, kind) in ErrorKind::ALL.iter().enumerate() {
+        let comma = if i + 1 < ErrorKind::ALL.len() {
+            ","
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  /**\n   * {}\n   */\n  {} = {}{comma}",
+            kind.description().trim(),
+            kind.status_name(),
+            kind.status_code()
+        );
+    }
+    out.push_str("} rshm_status;\n");
+    out
+}
+
+/// The docs' table of statuses, in place of what stands between its markers.
+fn write_doc_table(path: &Path) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    let (Some(begin), Some(end)) = (text.find(DOC_BEGIN), text.find(DOC_END)) else {
+        return Err(format!(
+            "{}: no {DOC_BEGIN} ... {DOC_END} lines",
+            path.display()
+        ));
+    };
+    let mut table =
+        format!("{DOC_BEGIN}\n| code | status | errno | meaning |\n|---:|---|---|---|\n");
+    let (ok, summary) = OK_STATUS;
+    let _ = writeln!(table, "| 0 | `{ok}` | | {summary} |");
+    for kind in ErrorKind::ALL {
+        let errno = kind.default_errno();
+        let errno = match kind {
+            ErrorKind::PermissionDenied => "`EACCES` or `EPERM`".to_string(),
+            ErrorKind::InvalidArgument => "`EINVAL` (`EFAULT` for a bad address)".to_string(),
+            ErrorKind::Os => "the kernel's".to_string(),
+            _ => format!("`{errno}`"),
+        };
+        let _ = writeln!(
+            table,
+            "| {} | `{}` | {errno} | {} |",
+            kind.status_code(),
+            kind.status_name(),
+            kind.description().trim()
+        );
+    }
+    let updated = format!("{}{table}{}", &text[..begin], &text[end..]);
+    std::fs::write(path, updated).map_err(|error| format!("{}: {error}", path.display()))
+}
+
+/// cbindgen's output, made valid C89 as well: `/* */` instead of the `//`
+/// it puts after `#endif` and `}`, and no comma after an enum's last value.
+fn c89_compatible(header: &str) -> String {
+    let lines: Vec<&str> = header.lines().collect();
+    let mut out = String::with_capacity(header.len());
+    for (i, line) in lines.iter().enumerate() {
+        let next_closes = lines
+            .get(i + 1)
+            .is_some_and(|next| next.trim_start().starts_with('}'));
+        let line = match line.split_once("// ") {
+            Some((code, comment))
+                if code.trim_start().starts_with("#endif") || code.trim() == "}" =>
+            {
+                format!("{code}/* {comment} */")
+            }
+            _ if next_closes && line.ends_with(',') => line[..line.len() - 1].to_string(),
+            _ => line.to_string(),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
