@@ -14,3 +14,15 @@ mod exports;
 mod leaks;
 mod settings;
 mod trace;
+
+/// When the library is loaded, before `main`: reads the settings and, if asked,
+/// registers the leak report for exit.
+extern "C" fn at_load() {
+    if settings::settings().leak_check {
+        leaks::report_at_exit();
+    }
+}
+
+#[used]
+#[link_section = ".init_array"]
+static AT_LOAD: extern "C" fn() = at_load;

@@ -1,5 +1,6 @@
 //! What the environment asks of the preload, read once (at load, or at the
-//! first call if another library's constructor calls in first).
+//! first call if another library's constructor calls in first). Reading them
+//! does nothing else: the library's loader (lib.rs) acts on them.
 
 use rshm::Validation;
 use std::ffi::CStr;
@@ -53,25 +54,10 @@ fn read() -> Settings {
     }
 }
 
-/// The settings, read on first use.
+/// The settings, read on first use; reading them has no other effect.
 pub fn settings() -> &'static Settings {
-    SETTINGS.get_or_init(|| {
-        let settings = read();
-        if settings.leak_check {
-            crate::leaks::report_at_exit();
-        }
-        settings
-    })
+    SETTINGS.get_or_init(read)
 }
-
-/// Reads the settings when the library is loaded, before `main`.
-extern "C" fn at_load() {
-    settings();
-}
-
-#[used]
-#[link_section = ".init_array"]
-static AT_LOAD: extern "C" fn() = at_load;
 
 #[cfg(test)]
 mod tests {
