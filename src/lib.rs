@@ -1,6 +1,6 @@
 //! The C ABI of rshm: `librshm.so`, `librshm.a` and `include/rshm.h`, a thin
 //! shell over the Rust API (`rshm`) and its libc-compatible face
-//! (`rshm-compat`). Every export runs inside one helper of [`boundary`]
+//! (`rshm-compat`). Every export runs inside one helper of `boundary`
 //! (panics caught, errno set, the message recorded for `rshm_last_error()`),
 //! checks its pointers there, and hands typed values to the Rust API.
 
