@@ -174,8 +174,8 @@ fn ls(mut parser: lexopt::Parser) -> Result<u8, Usage> {
     };
     let shown: Vec<Listed> = all
         .into_iter()
-        .filter(|s| owner.map_or(true, |uid| s.uid == uid))
-        .filter(|s| key.map_or(true, |k| s.key == k.raw()))
+        .filter(|s| owner.is_none_or(|uid| s.uid == uid))
+        .filter(|s| key.is_none_or(|k| s.key == k.raw()))
         .filter(|s| !orphans || s.orphan())
         .collect();
     if json {

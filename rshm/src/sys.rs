@@ -230,3 +230,80 @@ pub(crate) fn futex_wake(word: &std::sync::atomic::AtomicU32) {
     // SAFETY: word is a valid u32; waking has no other effect.
     unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, c_int::MAX) };
 }
+
+/// `futex(FUTEX_WAKE)` of at most `count` waiters.
+#[inline]
+pub(crate) fn futex_wake_some(word: &std::sync::atomic::AtomicU32, count: c_int) {
+    // SAFETY: word is a valid u32; waking has no other effect.
+    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, count) };
+}
+
+/// Reads up to `buf.len()` bytes of the file at `path` (open, read, close;
+/// no allocation): the number of bytes read.
+pub(crate) fn read_file(path: &std::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: path is a NUL-terminated string; the flags open for reading only.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY,
+        )
+    };
+    if fd < 0 {
+        return Err(last_errno());
+    }
+    let mut len = 0;
+    let result = loop {
+        if len == buf.len() {
+            break Ok(len);
+        }
+        // SAFETY: buf[len..] is writable memory of the length given.
+        let n = unsafe { libc::read(fd, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
+        match n {
+            0 => break Ok(len),
+            n if n > 0 => len += n as usize,
+            _ if last_errno().raw() == libc::EINTR => {}
+            _ => break Err(last_errno()),
+        }
+    };
+    // SAFETY: fd was opened above and is closed once.
+    unsafe { libc::close(fd) };
+    result
+}
+
+/// The calling thread's id (`gettid(2)`).
+#[inline]
+pub(crate) fn gettid() -> i32 {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+/// The calling process's id.
+#[inline]
+pub(crate) fn getpid() -> i32 {
+    // SAFETY: getpid cannot fail.
+    unsafe { libc::getpid() }
+}
+
+/// `kill(pid, 0)`: whether a signal could be sent, as the errno when not.
+#[inline]
+pub(crate) fn probe_process(pid: i32) -> Result<(), Errno> {
+    // SAFETY: signal 0 sends nothing; it only checks.
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        Ok(())
+    } else {
+        Err(last_errno())
+    }
+}
+
+/// `CLOCK_MONOTONIC_COARSE` in nanoseconds: read through the vDSO (no
+/// syscall), a few ns, with the resolution of the scheduler tick.
+#[inline]
+pub(crate) fn coarse_now_ns() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: now is a valid timespec; the clock id is valid on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
