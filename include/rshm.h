@@ -38,7 +38,7 @@ typedef enum rshm_status {
    */
   RSHM_ERR_NOT_FOUND = 2,
   /**
-   * RSHM_EXCLUSIVE was given and the segment exists.
+   * The object exists already (RSHM_EXCLUSIVE was given), or another live process holds the channel end asked for.
    */
   RSHM_ERR_EXISTS = 3,
   /**
@@ -379,6 +379,12 @@ int rshm_shmctl(int shmid, int cmd, struct shmid_ds *buf);
 /**
  * Makes a robust, process-shared mutex at `offset` of the segment
  * (RSHM_MUTEX_SIZE bytes, offset a multiple of 8). Once, before any use.
+ *
+ * A process that can write the segment may corrupt a mutex and make calls
+ * on it fail (RSHM_ERR_CORRUPT) or wait (RSHM_ERR_TIMEOUT when given a
+ * timeout); it can never make rshm read or write outside the mutex's 64
+ * bytes, write this process's private memory, abort it, or hang a call that
+ * was given a timeout. No pointer is kept in the segment.
  */
 rshm_status rshm_mutex_init(struct rshm_segment *seg, size_t offset);
 
@@ -386,7 +392,9 @@ rshm_status rshm_mutex_init(struct rshm_segment *seg, size_t offset);
  * Locks the mutex at `offset`, waiting at most `timeout_ms` (negative:
  * forever; 0: RSHM_ERR_WOULD_BLOCK at once). No syscall when it is free.
  * RSHM_ERR_OWNER_DIED: the lock is yours, but its last holder died holding
- * it; repair the data, then call rshm_mutex_consistent before unlocking.
+ * it (a process killed, a thread that exited, or a segment closed while it
+ * held the lock); repair the data, then call rshm_mutex_consistent before
+ * unlocking. A waiter notices a dead holder within 50 ms.
  */
 rshm_status rshm_mutex_lock(struct rshm_segment *seg, size_t offset, long timeout_ms);
 

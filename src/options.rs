@@ -122,9 +122,20 @@ pub(crate) fn semaphore_options(opts: &rshm_options, initial: u16) -> Result<Sem
 }
 
 /// The options of a channel (rshm_channel_create and _open): it is created
-/// by its own call, so RSHM_CREATE and RSHM_EXCLUSIVE do not apply.
+/// by its own call, so RSHM_CREATE and RSHM_EXCLUSIVE do not apply; both
+/// ends write the segment, so RSHM_READ_ONLY is refused.
 pub(crate) fn channel_options(opts: &rshm_options) -> Result<ChannelOptions> {
     let c = common(opts)?;
+    if c.has(RSHM_READ_ONLY) {
+        let reason = msg!(
+            "both ends of a channel write its segment: RSHM_READ_ONLY does not apply to channels"
+        );
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            rshm::error::Call::Unnamed,
+            reason,
+        ));
+    }
     let mut options = ChannelOptions::new();
     options
         .key(c.key)

@@ -40,8 +40,10 @@ pub use segment::control::{limits, shmctl, usage, Command, Limits, Usage};
 pub use segment::open::{OpenOptions, OpenSegment};
 pub use segment::region::Region;
 pub use segment::{Segment, SegmentInfo};
-pub use sync::channel::{Channel, ChannelOptions, Role, CHANNEL_HEADER_SIZE};
-pub use sync::mutex::MUTEX_SIZE;
+pub use sync::channel::{
+    Channel, ChannelOptions, Role, CHANNEL_HEADER_SIZE, RECEIVER_PROBE_INTERVAL,
+};
+pub use sync::mutex::{Mutex, LIVENESS_CHECK, MUTEX_SIZE};
 pub use sync::semaphore::{Semaphore, SemaphoreOptions};
 
 /// An attachment this process made through rshm and still holds.

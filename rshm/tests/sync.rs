@@ -5,7 +5,8 @@ mod common;
 
 use common::{kill, reap, serial, spawn, unique_key};
 use rshm::{
-    Channel, ChannelOptions, ErrorKind, OpenOptions, Role, Semaphore, SemaphoreOptions, MUTEX_SIZE,
+    Channel, ChannelOptions, ErrorKind, Mutex, OpenOptions, Role, Semaphore, SemaphoreOptions,
+    MUTEX_SIZE,
 };
 use std::time::{Duration, Instant};
 
@@ -145,19 +146,22 @@ fn segment_for_mutexes() -> rshm::OpenSegment {
 fn mutex_locks_unlocks_and_refuses_what_is_not_a_mutex() {
     let _serial = serial();
     let segment = segment_for_mutexes();
-    let error = segment.lock_mutex(64, None).unwrap_err();
+    let error = Mutex::at(&segment, 64).unwrap_err();
     assert!((error.kind() == ErrorKind::Corrupt), "{error}");
     assert!(
-        segment.init_mutex(4096 - MUTEX_SIZE + 8).is_err(),
+        Mutex::init(&segment, 4096 - MUTEX_SIZE + 8).is_err(),
         "past the end"
     );
     assert!(
-        (segment.init_mutex(4).unwrap_err().kind() == ErrorKind::InvalidArgument),
+        (Mutex::init(&segment, 4).unwrap_err().kind() == ErrorKind::InvalidArgument),
         "misaligned"
     );
-    segment.init_mutex(64).unwrap();
-    segment.lock_mutex(64, None).unwrap();
-    let error = segment.lock_mutex(64, Some(Duration::ZERO)).unwrap_err();
+    Mutex::init(&segment, 64).unwrap();
+    Mutex::at(&segment, 64).unwrap().lock(None).unwrap();
+    let error = Mutex::at(&segment, 64)
+        .unwrap()
+        .lock(Some(Duration::ZERO))
+        .unwrap_err();
     assert!(
         matches!(
             error.kind(),
@@ -169,7 +173,11 @@ fn mutex_locks_unlocks_and_refuses_what_is_not_a_mutex() {
     std::thread::scope(|scope| {
         other = Some(
             scope
-                .spawn(|| segment.lock_mutex(64, Some(Duration::from_millis(30))))
+                .spawn(|| {
+                    Mutex::at(&segment, 64)
+                        .unwrap()
+                        .lock(Some(Duration::from_millis(30)))
+                })
                 .join()
                 .unwrap(),
         );
@@ -178,8 +186,8 @@ fn mutex_locks_unlocks_and_refuses_what_is_not_a_mutex() {
         matches!(other, Some(Err(ref e)) if e.kind() == ErrorKind::TimedOut),
         "{other:?}"
     );
-    segment.unlock_mutex(64).unwrap();
-    let error = segment.unlock_mutex(64).unwrap_err();
+    Mutex::at(&segment, 64).unwrap().unlock().unwrap();
+    let error = Mutex::at(&segment, 64).unwrap().unlock().unwrap_err();
     assert!((error.kind() == ErrorKind::PermissionDenied), "{error}");
 }
 
@@ -194,11 +202,11 @@ fn a_mutex_holder_killed_with_sigkill_gives_owner_died_then_repair() {
         .remove_on_close(true)
         .open()
         .unwrap();
-    segment.init_mutex(0).unwrap();
+    Mutex::init(&segment, 0).unwrap();
     segment.write(MUTEX_SIZE, &[0]).unwrap();
     let holder = spawn(move || {
         let mut segment = OpenOptions::new().key(key).open().unwrap();
-        segment.lock_mutex(0, None).unwrap();
+        Mutex::at(&segment, 0).unwrap().lock(None).unwrap();
         segment.write(MUTEX_SIZE, &[1]).unwrap(); // half-done work, then death
         loop {
             std::thread::sleep(Duration::from_secs(1));
@@ -214,20 +222,24 @@ fn a_mutex_holder_killed_with_sigkill_gives_owner_died_then_repair() {
         std::thread::sleep(Duration::from_millis(1));
     }
     kill(holder);
-    let error = segment
-        .lock_mutex(0, Some(Duration::from_secs(2)))
+    let error = Mutex::at(&segment, 0)
+        .unwrap()
+        .lock(Some(Duration::from_secs(2)))
         .unwrap_err();
     assert!((error.kind() == ErrorKind::OwnerDied), "{error}");
     segment.write(MUTEX_SIZE, &[0]).unwrap(); // repair
-    segment.mutex_consistent(0).unwrap();
-    segment.unlock_mutex(0).unwrap();
-    segment.lock_mutex(0, Some(Duration::ZERO)).unwrap();
-    segment.unlock_mutex(0).unwrap();
+    Mutex::at(&segment, 0).unwrap().consistent().unwrap();
+    Mutex::at(&segment, 0).unwrap().unlock().unwrap();
+    Mutex::at(&segment, 0)
+        .unwrap()
+        .lock(Some(Duration::ZERO))
+        .unwrap();
+    Mutex::at(&segment, 0).unwrap().unlock().unwrap();
 
     // Unlocking without marking it consistent makes it unusable, said plainly.
     let holder = spawn(move || {
         let mut segment = OpenOptions::new().key(key).open().unwrap();
-        segment.lock_mutex(0, None).unwrap();
+        Mutex::at(&segment, 0).unwrap().lock(None).unwrap();
         segment.write(MUTEX_SIZE, &[2]).unwrap();
         loop {
             std::thread::sleep(Duration::from_secs(1));
@@ -242,11 +254,15 @@ fn a_mutex_holder_killed_with_sigkill_gives_owner_died_then_repair() {
     }
     kill(holder);
     assert_eq!(
-        segment.lock_mutex(0, None).unwrap_err().kind(),
+        Mutex::at(&segment, 0)
+            .unwrap()
+            .lock(None)
+            .unwrap_err()
+            .kind(),
         ErrorKind::OwnerDied
     );
-    segment.unlock_mutex(0).unwrap();
-    let error = segment.lock_mutex(0, None).unwrap_err();
+    Mutex::at(&segment, 0).unwrap().unlock().unwrap();
+    let error = Mutex::at(&segment, 0).unwrap().lock(None).unwrap_err();
     assert!((error.kind() == ErrorKind::NotRecoverable), "{error}");
 }
 
@@ -384,7 +400,7 @@ fn channel_limits_full_ring_small_buffers_and_corrupt_segments() {
     peer.write(8, &99u32.to_le_bytes()).unwrap(); // a version this rshm does not read
     let error = Channel::open(ChannelOptions::new().key(damaged_key), Role::Receiver).unwrap_err();
     assert!(error.to_string().contains("version 99"), "{error}");
-    peer.write(8, &2u32.to_le_bytes()).unwrap();
+    peer.write(8, &3u32.to_le_bytes()).unwrap(); // this rshm's layout again
     peer.write(16, &(1u64 << 40).to_le_bytes()).unwrap(); // a ring larger than the segment
     let error = Channel::open(ChannelOptions::new().key(damaged_key), Role::Receiver).unwrap_err();
     assert!(error.to_string().contains("inconsistent sizes"), "{error}");

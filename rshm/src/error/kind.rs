@@ -71,8 +71,8 @@ error_kinds! {
     InvalidArgument = 1, "RSHM_ERR_INVALID_ARGUMENT", EINVAL, "an argument is invalid";
     /// The path (for ftok) or the segment does not exist.
     NotFound = 2, "RSHM_ERR_NOT_FOUND", ENOENT, "the path or segment does not exist";
-    /// RSHM_EXCLUSIVE was given and the segment exists.
-    Exists = 3, "RSHM_ERR_EXISTS", EEXIST, "the segment exists and RSHM_EXCLUSIVE was given";
+    /// The object exists already (RSHM_EXCLUSIVE was given), or another live process holds the channel end asked for.
+    Exists = 3, "RSHM_ERR_EXISTS", EEXIST, "it exists already, or another process holds it";
     /// The segment's mode or owner does not allow this.
     PermissionDenied = 4, "RSHM_ERR_PERMISSION", EACCES, "the segment's mode or owner does not allow this";
     /// The kernel is out of memory or address space.

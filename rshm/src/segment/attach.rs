@@ -2,6 +2,7 @@
 //! and `shmat`/`shmdt` at an address, as the libc face makes them, recorded
 //! in the registry so that a wrong address can be explained.
 
+use super::held;
 use super::region::Region;
 use super::registry::{self, AttachmentRecord};
 use super::Segment;
@@ -130,6 +131,7 @@ impl Attachment {
 
     /// Detaches now, reporting a failure that dropping would swallow.
     pub fn detach(self) -> Result<()> {
+        self.release_held_locks();
         let addr = self.into_raw();
         // SAFETY: self is consumed, so nothing uses the mapping any more.
         unsafe { detach(addr) }
@@ -143,8 +145,18 @@ impl Attachment {
     }
 }
 
+impl Attachment {
+    /// Releases, as owner-died, the mutexes this process holds inside the
+    /// attachment: none is left held in memory that goes.
+    fn release_held_locks(&self) {
+        let start = self.as_ptr() as usize;
+        held::release_in(start, start + self.size());
+    }
+}
+
 impl Drop for Attachment {
     fn drop(&mut self) {
+        self.release_held_locks();
         // SAFETY: the attachment is going away, so nothing uses the mapping any more.
         // A failure means the mapping is gone already (e.g. the caller unmapped it).
         let _ = unsafe { detach(self.as_ptr().cast()) };

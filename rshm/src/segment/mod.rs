@@ -3,6 +3,7 @@
 
 pub(crate) mod attach;
 pub(crate) mod control;
+pub(crate) mod held;
 pub(crate) mod open;
 pub(crate) mod region;
 pub(crate) mod registry;

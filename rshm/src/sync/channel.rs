@@ -1,35 +1,48 @@
 //! `Channel`: a single-producer single-consumer message channel in one
 //! segment. Lock-free on the fast path; a side with nothing to do spins
 //! briefly, then sleeps on a futex in the segment, and its peer wakes it only
-//! when it sleeps. A peer that dies is noticed (an error, never a hang), and
-//! `open` refuses a segment whose layout is not a channel's.
+//! when it sleeps.
 //!
-//! Layout: a header (magic, version, sizes), the sender's cache line (head),
-//! the receiver's (tail), then the ring. Each message is an 8-byte word
-//! holding its length + 1, then its bytes, padded to 8; a message may wrap
-//! around the ring's end. The sender writes the word last (Release), so the
-//! receiver polls the word itself: one cache line brings it both the news and
-//! a small message, and it may read a message before the sender publishes the
-//! head (its tail may run ahead of the head for a moment). The receiver zeroes
-//! each word it consumes; the sender zeroes the word after its message when
-//! that lies in free space (old bytes there could otherwise pass for a word).
+//! Layout (version 3): a header (magic, version, sizes), the sender's cache
+//! line (head), the receiver's (tail), a line of control words for each side,
+//! then the ring. Each message is an 8-byte word holding its length + 1, then
+//! its bytes, padded to 8; a message may wrap around the ring's end. The
+//! sender writes the word last (Release), so the receiver polls the word
+//! itself: one cache line brings it both the news and a small message, and it
+//! may read a message before the sender publishes the head. The receiver
+//! zeroes each word it consumes; the sender zeroes the word after its message
+//! when that lies in free space (old bytes there could otherwise pass for a word).
+//!
+//! The segment is untrusted input: the other end, or any process that can
+//! write the segment, may write anything into it. Each end keeps its own
+//! position in private memory and never reads it back; the peer's position is
+//! a claim, checked (aligned, within one ring of ours, never moving back, below
+//! 2^63) before it is used; a length word is checked against the ring. A bad
+//! claim fails the call with `Corrupt`; no byte outside the ring is ever read
+//! or written, and every wait that was given a timeout ends in time.
 
 use crate::error::{msg, Arg, Call, Error, ErrorKind, Message, Result};
 use crate::options::{object_builders, ObjectOptions};
-use crate::process::alive;
+use crate::process::{pid_namespace, Liveness, PackedId, ProcessId};
 use crate::segment::open::{OpenOptions, OpenSegment};
 use crate::sys;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use std::time::{Duration, Instant};
 
 /// "RSHMCHAN", written last when a channel is made.
 const MAGIC: u64 = 0x5253_484d_4348_414e;
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 /// How often a sleeping side wakes to check that its peer still lives.
 const LIVENESS_CHECK: Duration = Duration::from_millis(50);
+/// How often a sender that is sending checks that the receiver still lives:
+/// a receiver that dies is noticed by the first send this long after the
+/// last check (the sends in between succeed into the ring).
+pub const RECEIVER_PROBE_INTERVAL: Duration = Duration::from_millis(100);
 /// Busy polls before sleeping: enough to catch a peer that answers within microseconds.
 const SPINS: u32 = 4000;
+/// Positions at or above this are refused (2^63 bytes at 10 GB/s is 29 years).
+const POSITION_LIMIT: u64 = 1 << 63;
 
 /// Which channel to make or open: its key (or path), the mode of a new
 /// one, and whether to refuse one made or owned by another user.
@@ -85,6 +98,14 @@ impl Role {
             Role::Receiver => "Receiver",
         }
     }
+
+    /// The other end, in words.
+    fn peer_name(self) -> &'static str {
+        match self {
+            Role::Sender => "receiver",
+            Role::Receiver => "sender",
+        }
+    }
 }
 
 /// What a side waits to do: the slow path's call names and words.
@@ -137,12 +158,17 @@ struct Position {
 /// reading the peer's (at every message) costs no cache-line transfer.
 #[repr(C, align(64))]
 struct Side {
+    /// The process holding this end ([`ProcessId::pack`]), or 0; claimed with a compare-and-swap.
+    holder: AtomicU64,
+    /// The holder's PID namespace (written after it claimed the end).
+    namespace: AtomicU64,
+    /// The holder word again, written after `namespace`: a namespace record is
+    /// the current holder's only if this equals `holder`.
+    namespace_of: AtomicU64,
     /// Bumped when this side moves while the peer sleeps: the peer's futex word.
     signal: AtomicU32,
     /// Set while this side sleeps waiting for the peer.
     sleeping: AtomicU32,
-    /// This side's process, or 0.
-    pid: AtomicI32,
     /// Set when this side closed the channel.
     closed: AtomicU32,
 }
@@ -150,9 +176,9 @@ struct Side {
 #[repr(C, align(64))]
 struct Header {
     magic: AtomicU64,
-    version: u32,
-    header_size: u32,
-    capacity: u64,
+    version: AtomicU32,
+    header_size: AtomicU32,
+    capacity: AtomicU64,
     head: Position,
     tail: Position,
     sender: Side,
@@ -163,26 +189,42 @@ struct Header {
 pub const CHANNEL_HEADER_SIZE: usize = 320;
 const _: () = assert!(std::mem::size_of::<Header>() == CHANNEL_HEADER_SIZE);
 
-/// A channel end (see the module documentation).
+/// A channel end (see the module documentation). One end is used by one
+/// thread at a time (`send` and `recv` take `&mut self`).
+///
+/// A process that can write the segment may corrupt the messages and make
+/// calls fail (with [`ErrorKind::Corrupt`], after a bounded time when a
+/// timeout was given); it can never make this end read or write outside the
+/// ring, crash the process, write into private memory, or hang a call that
+/// was given a timeout.
 #[derive(Debug)]
 pub struct Channel {
     segment: OpenSegment,
     role: Role,
     capacity: u64,
-    /// The peer's position when last read: re-read only when it says full (or empty).
+    /// This end's position (the sender's head, the receiver's tail), kept in
+    /// private memory: the segment's copy is what the peer reads, never trusted back.
+    position: u64,
+    /// The peer's position when last read and checked: re-read only when it says full.
     peer_position: u64,
+    /// When the sender last checked that the receiver lives (coarse monotonic ns).
+    last_probe: u64,
 }
 
-// SAFETY: the header's fields are atomics or written once before the magic;
-// the ring is shared memory whose use is ordered by the head and tail.
+// SAFETY: every header field is an atomic; the ring is shared memory whose use
+// is ordered by the positions, and a Channel is used by one thread at a time.
 unsafe impl Send for Channel {}
 
 fn ch_call(what: &'static str, len: usize) -> Call {
     Call::Other(msg!("{}(len={})", what, len))
 }
 
-fn corrupt(call: &'static str, reason: Message) -> Error {
-    Error::new(ErrorKind::Corrupt, Call::Other(msg!("{}", call)), reason)
+fn named_call(call: &'static str) -> Call {
+    Call::Other(msg!("{}", call))
+}
+
+fn corrupt(call: Call, reason: Message) -> Error {
+    Error::new(ErrorKind::Corrupt, call, reason)
 }
 
 fn record_size(len: usize) -> u64 {
@@ -192,104 +234,96 @@ fn record_size(len: usize) -> u64 {
 impl Channel {
     /// Makes a channel of `capacity` ring bytes (rounded up to 8; messages up
     /// to `capacity - 8` bytes) in a new segment for the key `options` name,
-    /// and opens its `role` end. `options.size` is ignored; the segment is
-    /// always created exclusively, so a live channel is never reinitialised.
+    /// and opens its `role` end. The segment is always created exclusively,
+    /// so a live channel is never reinitialised.
     pub fn create(options: &ChannelOptions, capacity: usize, role: Role) -> Result<Channel> {
-        let capacity = (capacity as u64).div_ceil(8) * 8;
-        if !(16..=(1 << 40)).contains(&capacity) {
+        let rounded = (capacity as u64).checked_next_multiple_of(8);
+        let Some(ring) = rounded.filter(|ring| (16..=(1 << 40)).contains(ring)) else {
             let call = Call::Other(msg!("channel_create(capacity={})", capacity));
             let reason = msg!("the capacity must be between 16 bytes and 1 TiB");
             return Err(Error::new(ErrorKind::InvalidArgument, call, reason));
-        }
+        };
         let mut options = options.segment();
         options
             .create(true)
             .exclusive(true)
-            .size(CHANNEL_HEADER_SIZE + capacity as usize);
+            .size(CHANNEL_HEADER_SIZE + ring as usize);
         let segment = options.open()?;
-        let header = segment.as_ptr() as *mut Header;
-        // SAFETY: the segment is new, ours alone, and large enough for the header;
-        // the magic is written last, with Release, so openers see the rest first.
+        let header = segment.as_ptr() as *const Header;
+        // SAFETY: the segment is new and large enough for the header; the
+        // magic is written last, with Release, so openers see the rest first.
         unsafe {
-            std::ptr::addr_of_mut!((*header).version).write(VERSION);
-            std::ptr::addr_of_mut!((*header).header_size).write(CHANNEL_HEADER_SIZE as u32);
-            std::ptr::addr_of_mut!((*header).capacity).write(capacity);
+            (*header).version.store(VERSION, Relaxed);
+            (*header)
+                .header_size
+                .store(CHANNEL_HEADER_SIZE as u32, Relaxed);
+            (*header).capacity.store(ring, Relaxed);
             (*header).magic.store(MAGIC, Release);
         }
-        let channel = Channel {
-            segment,
-            role,
-            capacity,
-            peer_position: 0,
-        };
-        channel.claim("channel_create")?;
-        Ok(channel)
+        Channel::claim(segment, role, ring, named_call("channel_create"))
     }
 
     /// Opens the `role` end of the channel in the segment `options` name,
-    /// after checking its layout: a wrong or corrupt segment is refused.
+    /// after checking its layout: a wrong or corrupt segment is refused, and
+    /// so is an end that a live process holds.
     pub fn open(options: &ChannelOptions, role: Role) -> Result<Channel> {
         let segment = options.segment().open()?;
-        let call = "channel_open";
-        let corrupt = |reason| corrupt(call, reason);
+        let call = || named_call("channel_open");
         if segment.size() < CHANNEL_HEADER_SIZE {
-            return Err(corrupt(msg!(
+            let reason = msg!(
                 "the segment holds {} bytes, too few for a channel header",
                 segment.size()
-            )));
+            );
+            return Err(corrupt(call(), reason));
         }
         let header = segment.as_ptr() as *const Header;
         // The creator may still be writing the header: give it a moment.
         let deadline = Instant::now() + Duration::from_secs(1);
-        // SAFETY: the header lies inside the segment (checked above).
-        while unsafe { (*header).magic.load(Acquire) } == 0 && Instant::now() < deadline {
+        // SAFETY: the header lies inside the segment (checked above); its fields are atomics.
+        let header = unsafe { &*header };
+        while header.magic.load(Acquire) == 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
-        // SAFETY: as above.
-        let (magic, version, header_size, capacity) = unsafe {
-            (
-                (*header).magic.load(Acquire),
-                (*header).version,
-                (*header).header_size,
-                (*header).capacity,
-            )
-        };
+        let magic = header.magic.load(Acquire);
+        let version = header.version.load(Relaxed);
+        let header_size = header.header_size.load(Relaxed);
+        let capacity = header.capacity.load(Relaxed);
         if magic != MAGIC {
-            return Err(corrupt(msg!(
+            let reason = msg!(
                 "the segment does not hold a channel (magic {})",
                 Arg::Hex(magic)
-            )));
+            );
+            return Err(corrupt(call(), reason));
         }
         if version != VERSION {
-            return Err(corrupt(msg!(
+            let reason = msg!(
                 "channel layout version {}; this rshm reads version {}",
                 version,
                 VERSION
-            )));
+            );
+            return Err(corrupt(call(), reason));
         }
         if header_size as usize != CHANNEL_HEADER_SIZE
             || capacity % 8 != 0
             || capacity < 16
             || (CHANNEL_HEADER_SIZE as u64)
                 .checked_add(capacity)
-                .map_or(true, |end| end > segment.size() as u64)
+                .is_none_or(|end| end > segment.size() as u64)
         {
-            return Err(corrupt(msg!(
+            let reason = msg!(
                 "inconsistent sizes: header {}, ring {}, segment {}",
                 header_size,
                 capacity,
                 segment.size()
-            )));
+            );
+            return Err(corrupt(call(), reason));
         }
-        let mut channel = Channel {
-            segment,
-            role,
-            capacity,
-            peer_position: 0,
+        let mut channel = Channel::claim(segment, role, capacity, call())?;
+        let (head, tail) = channel.checked_positions(call())?;
+        (channel.position, channel.peer_position) = match role {
+            Role::Sender => (head, tail),
+            Role::Receiver => (tail, head),
         };
-        channel.check_positions(call)?;
-        channel.peer_position = channel.peer_position_now();
-        channel.claim(call)?;
         Ok(channel)
     }
 
@@ -319,57 +353,75 @@ impl Channel {
         }
     }
 
-    fn peer_position_now(&self) -> u64 {
-        match self.role {
-            Role::Sender => self.header().tail.value.load(Acquire),
-            Role::Receiver => self.header().head.value.load(Acquire),
-        }
-    }
-
     fn ring(&self) -> *mut u8 {
         // SAFETY: the ring follows the header inside the mapping (checked at open).
         unsafe { self.segment.as_ptr().add(CHANNEL_HEADER_SIZE) }
     }
 
-    /// Registers this process as the role's end, unless a live process holds it.
-    fn claim(&self, call: &'static str) -> Result<()> {
-        // SAFETY: getpid cannot fail.
-        let me = unsafe { libc::getpid() };
-        let side = self.mine();
-        let holder = side.pid.load(Acquire);
-        if holder != 0 && alive(holder) && side.closed.load(Acquire) == 0 {
-            let reason = msg!(
-                "the channel's {} end is held by live process {}",
-                self.role.name(),
-                holder
-            );
-            return Err(Error::new(
-                ErrorKind::Exists,
-                Call::Other(msg!("{}", call)),
-                reason,
-            ));
+    /// Claims the `role` end of the channel in `segment` with a
+    /// compare-and-swap: exactly one of several openers wins and becomes the
+    /// end; the others get `Exists`, naming the holder. An end whose holder is
+    /// dead (judged in this PID namespace only) is taken over.
+    fn claim(segment: OpenSegment, role: Role, capacity: u64, call: Call) -> Result<Channel> {
+        let me = ProcessId::this_process().pack();
+        // SAFETY: the caller checked that the header lies inside the segment; its fields are atomics.
+        let header = unsafe { &*(segment.as_ptr() as *const Header) };
+        let side = match role {
+            Role::Sender => &header.sender,
+            Role::Receiver => &header.receiver,
+        };
+        let mut current = 0;
+        loop {
+            match side.holder.compare_exchange(current, me, AcqRel, Acquire) {
+                Ok(_) => break,
+                Err(holder) if holder == current => {}
+                Err(holder) => match holder_liveness(side, holder) {
+                    Liveness::Dead => current = holder,
+                    _ => {
+                        let reason = msg!(
+                            "the channel's {} end is held by process {}, which is not known to be gone",
+                            role.name(),
+                            PackedId::from_word(holder).id()
+                        );
+                        return Err(Error::new(ErrorKind::Exists, call, reason));
+                    }
+                },
+            }
         }
-        side.closed.store(0, Release);
-        side.pid.store(me, Release);
-        Ok(())
+        side.namespace.store(pid_namespace(), Relaxed);
+        side.namespace_of.store(me, Release);
+        side.closed.store(0, SeqCst);
+        Ok(Channel {
+            segment,
+            role,
+            capacity,
+            position: 0,
+            peer_position: 0,
+            last_probe: sys::coarse_now_ns(),
+        })
     }
 
-    fn check_positions(&self, call: &'static str) -> Result<()> {
+    /// The head and tail as the segment holds them, checked: aligned, below
+    /// 2^63, within one ring of each other (the receiver may be one message
+    /// ahead of the published head).
+    fn checked_positions(&self, call: Call) -> Result<(u64, u64)> {
         let head = self.header().head.value.load(Acquire);
         let tail = self.header().tail.value.load(Acquire);
-        // The receiver may run ahead of the published head by what it read early.
-        if head.abs_diff(tail) > self.capacity || tail % 8 != 0 || head % 8 != 0 {
-            return Err(corrupt(
-                call,
-                msg!(
-                    "positions head {} and tail {} do not fit a ring of {}",
-                    head,
-                    tail,
-                    self.capacity
-                ),
-            ));
+        if head.abs_diff(tail) > self.capacity
+            || tail % 8 != 0
+            || head % 8 != 0
+            || head >= POSITION_LIMIT
+            || tail >= POSITION_LIMIT
+        {
+            let reason = msg!(
+                "positions head {} and tail {} do not fit a ring of {}",
+                head,
+                tail,
+                self.capacity
+            );
+            return Err(corrupt(call, reason));
         }
-        Ok(())
+        Ok((head, tail))
     }
 
     /// The ring's size in bytes; the largest message is 8 bytes less.
@@ -389,8 +441,10 @@ impl Channel {
 
     /// The length word of the message at position `at` (8-aligned).
     fn word(&self, at: u64) -> &AtomicU64 {
-        // SAFETY: at % capacity is 8-aligned and at most capacity - 8: inside the
-        // ring, which starts 64-aligned; these 8 bytes are only used atomically.
+        debug_assert!(at % 8 == 0);
+        // SAFETY: at is a private, 8-aligned position, so at % capacity is 8-aligned and at
+        // most capacity - 8: inside the ring, which starts 64-aligned; these 8 bytes are
+        // only used atomically.
         unsafe { &*(self.ring().add((at % self.capacity) as usize) as *const AtomicU64) }
     }
 
@@ -423,15 +477,72 @@ impl Channel {
         }
     }
 
-    /// Publishes this side's new position and wakes the peer if it sleeps.
+    /// Takes `position` as this end's and publishes it; wakes the peer if it sleeps.
     #[inline]
-    fn publish(&self, position: u64) {
-        let mine = self.mine();
+    fn publish(&mut self, position: u64) {
+        self.position = position;
         self.my_position().store(position, SeqCst);
-        if self.peer().sleeping.load(SeqCst) != 0 {
+        let (mine, peer) = (self.mine(), self.peer());
+        if peer.sleeping.load(SeqCst) != 0 {
             mine.signal.fetch_add(1, SeqCst);
             sys::futex_wake(&mine.signal);
         }
+    }
+
+    /// `Corrupt` unless `need` more bytes keep this end's position below 2^63.
+    fn check_limit(&self, call: Call, need: u64) -> Result<()> {
+        if self.position + need >= POSITION_LIMIT {
+            let reason = msg!("the channel has carried 2^63 bytes; positions would overflow");
+            return Err(corrupt(call, reason));
+        }
+        Ok(())
+    }
+
+    /// The receiver's tail, read and checked: aligned, never ahead of what
+    /// this sender wrote, never behind what it claimed before, at most one
+    /// ring behind.
+    fn read_tail(&self, call: impl Fn() -> Call) -> Result<u64> {
+        let tail = self.header().tail.value.load(Acquire);
+        if tail % 8 != 0
+            || tail > self.position
+            || tail < self.peer_position
+            || self.position - tail > self.capacity
+        {
+            let reason = msg!(
+                "the receiver claims tail {}, which does not fit head {} and its last tail {} in a ring of {}",
+                tail,
+                self.position,
+                self.peer_position,
+                self.capacity
+            );
+            return Err(corrupt(call(), reason));
+        }
+        Ok(tail)
+    }
+
+    /// The state of the peer: `Closed` or `PeerDied` as an error, else fine.
+    fn check_peer(&self, call: Call) -> Result<()> {
+        let peer = self.peer();
+        if peer.closed.load(Acquire) != 0 {
+            return Err(self.closed(call));
+        }
+        let holder = peer.holder.load(Acquire);
+        if holder != 0 && holder_liveness(peer, holder) == Liveness::Dead {
+            let reason = msg!(
+                "the {} (pid {}) died",
+                self.role.peer_name(),
+                PackedId::from_word(holder).id()
+            );
+            return Err(Error::new(ErrorKind::PeerDied, call, reason));
+        }
+        Ok(())
+    }
+
+    /// The peer closed the channel.
+    #[cold]
+    fn closed(&self, call: Call) -> Error {
+        let reason = msg!("the {} closed the channel", self.role.peer_name());
+        Error::new(ErrorKind::Closed, call, reason)
     }
 
     /// The slow path of send and recv: `Closed` if the peer closed and
@@ -463,21 +574,6 @@ impl Channel {
         }
     }
 
-    /// The peer closed the channel.
-    #[cold]
-    fn closed(&self, call: Call) -> Error {
-        let reason = msg!("the {} closed the channel", self.peer_name());
-        Error::new(ErrorKind::Closed, call, reason)
-    }
-
-    /// The other end, in words.
-    fn peer_name(&self) -> &'static str {
-        match self.role {
-            Role::Sender => "receiver",
-            Role::Receiver => "sender",
-        }
-    }
-
     /// Waits until `ready()` holds: spins, then sleeps on the peer's signal,
     /// checking that the peer lives. `Ok(false)` on timeout.
     fn wait_for(
@@ -501,19 +597,9 @@ impl Channel {
                 mine.sleeping.store(0, SeqCst);
                 return Ok(true);
             }
-            if peer.closed.load(Acquire) != 0 {
+            if let Err(error) = self.check_peer(ch_call(wait.call(), len)) {
                 mine.sleeping.store(0, SeqCst);
-                return Err(self.closed(ch_call(wait.call(), len)));
-            }
-            let pid = peer.pid.load(Acquire);
-            if pid != 0 && !alive(pid) {
-                mine.sleeping.store(0, SeqCst);
-                let reason = msg!("the {} (pid {}) died", self.peer_name(), pid);
-                return Err(Error::new(
-                    ErrorKind::PeerDied,
-                    ch_call(wait.call(), len),
-                    reason,
-                ));
+                return Err(error);
             }
             let mut slice = LIVENESS_CHECK;
             if let Some(deadline) = deadline {
@@ -536,14 +622,17 @@ impl Channel {
 
     /// Sends `message` (at most `capacity - 8` bytes), waiting for room at most
     /// `timeout` (`None`: forever; `Some(ZERO)`: not at all, `WouldBlock`).
+    /// `Closed` as soon as the receiver closed; `PeerDied` once it is seen
+    /// dead, which a send notices at most [`RECEIVER_PROBE_INTERVAL`] after
+    /// its previous check, whether or not the ring is full.
     pub fn send(&mut self, message: &[u8], timeout: Option<Duration>) -> Result<()> {
         let len = message.len();
+        let call = || ch_call("channel_send", len);
         if self.role != Role::Sender {
-            let reason = msg!("this is the receiving end");
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                ch_call("channel_send", len),
-                reason,
+                call(),
+                msg!("this is the receiving end"),
             ));
         }
         let need = record_size(len);
@@ -552,34 +641,42 @@ impl Channel {
                 "a message may hold at most {} bytes in this channel",
                 self.capacity - 8
             );
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                ch_call("channel_send", len),
-                reason,
-            ));
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
         }
-        let head = self.my_position().load(Relaxed);
+        self.check_limit(call(), need)?;
+        if self.peer().closed.load(Acquire) != 0 {
+            return Err(self.closed(call()));
+        }
+        let now = sys::coarse_now_ns();
+        if now.wrapping_sub(self.last_probe) >= RECEIVER_PROBE_INTERVAL.as_nanos() as u64 {
+            self.last_probe = now;
+            self.check_peer(call())?;
+        }
+        let head = self.position;
         // Free bytes by a tail read earlier (the real tail can only be further on).
-        let free = |tail: u64| self.capacity.saturating_sub(head.saturating_sub(tail));
+        let free = |tail: u64| self.capacity - (head - tail);
         if free(self.peer_position) < need {
-            self.peer_position = self.peer_position_now();
+            self.peer_position = self.read_tail(call)?;
         }
-        let tail = &self.header().tail.value;
-        let room = || free(tail.load(Acquire)) >= need;
         if free(self.peer_position) < need {
+            let tail = &self.header().tail.value;
+            // A bogus tail only wakes this wait; read_tail checks it below.
+            let room = || {
+                self.capacity
+                    .saturating_sub(head.saturating_sub(tail.load(Acquire)))
+                    >= need
+            };
             self.wait_until(Wait::Send, len, timeout, room)?;
-        }
-        if free(self.peer_position) < need {
-            self.peer_position = self.peer_position_now();
+            self.peer_position = self.read_tail(call)?;
         }
         let next = head + need;
         // The word after this message: zero it when it lies in free space (old
         // bytes live there); when the ring is exactly full it is the receiver's
         // unread word, which the receiver zeroes once read.
         if self.capacity - (next - self.peer_position) < 8 {
-            self.peer_position = self.peer_position_now();
+            self.peer_position = self.read_tail(call)?;
         }
-        // SAFETY: the record fits the free part of the ring (room), which only the sender writes.
+        // SAFETY: the record fits the free part of the ring, which only the sender writes.
         unsafe { self.copy_in(head + 8, message.as_ptr(), len) };
         if self.capacity - (next - self.peer_position) >= 8 {
             self.word(next).store(0, Relaxed);
@@ -605,21 +702,22 @@ impl Channel {
         timeout: Option<Duration>,
     ) -> Result<usize> {
         let cap = buf.len();
+        let call = || ch_call("channel_recv", cap);
         if self.role != Role::Receiver {
-            let reason = msg!("this is the sending end");
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                ch_call("channel_recv", cap),
-                reason,
+                call(),
+                msg!("this is the sending end"),
             ));
         }
-        let tail = self.my_position().load(Relaxed);
+        let tail = self.position;
         let word = self.word(tail);
-        let head = &self.header().head.value;
-        // The word is what to poll (one cache line); the head is what a sleeper must
-        // check, and it may still lag behind our tail after we read a message early.
-        let ready = || word.load(Acquire) != 0 || head.load(SeqCst) > tail;
         if word.load(Acquire) == 0 {
+            let head = &self.header().head.value;
+            // Spinning polls the word alone (one cache line); a sleeper also checks
+            // the head, which pairs with the sender's publish against a lost wakeup.
+            // A bogus head only wakes this wait: an empty word is then Corrupt below.
+            let ready = || word.load(Acquire) != 0 || head.load(SeqCst) > tail;
             self.wait_until(Wait::Recv, cap, timeout, ready)?;
         }
         // The sender sets the word before it moves the head: either way the word is set now.
@@ -630,21 +728,17 @@ impl Channel {
                 len,
                 cap
             );
-            return Err(Error::new(
-                ErrorKind::OutOfBounds,
-                ch_call("channel_recv", cap),
-                reason,
-            ));
+            return Err(Error::new(ErrorKind::OutOfBounds, call(), reason));
         }
-        // SAFETY: len <= cap, and the record is published (checked above).
+        let need = record_size(len);
+        self.check_limit(call(), need)?;
+        // SAFETY: len <= cap, and the record lies in the ring from the private, aligned tail.
         unsafe { self.copy_out(tail + 8, buf.as_mut_ptr().cast(), len) };
         word.store(0, Relaxed);
-        self.publish(tail + record_size(len));
+        self.publish(tail + need);
         Ok(len)
     }
-}
 
-impl Channel {
     /// The length of the message a length word announces, checked against the ring.
     fn message_len(&self, word: u64, cap: usize) -> Result<usize> {
         let length = word.wrapping_sub(1);
@@ -654,11 +748,7 @@ impl Channel {
                 length,
                 self.capacity
             );
-            return Err(Error::new(
-                ErrorKind::Corrupt,
-                ch_call("channel_recv", cap),
-                reason,
-            ));
+            return Err(corrupt(ch_call("channel_recv", cap), reason));
         }
         Ok(length as usize)
     }
@@ -668,18 +758,31 @@ impl Channel {
         if self.role != Role::Receiver {
             return None;
         }
-        match self.word(self.my_position().load(Relaxed)).load(Acquire) {
+        match self.word(self.position).load(Acquire) {
             0 => None,
             word => self.message_len(word, 0).ok(),
         }
     }
 }
 
+/// Whether the holder `holder` of `side` lives. Its namespace record counts
+/// only if it is its own (written after it claimed); a holder in another PID
+/// namespace, or one whose record is missing, is never judged dead.
+fn holder_liveness(side: &Side, holder: u64) -> Liveness {
+    if side.namespace_of.load(Acquire) != holder || side.namespace.load(Relaxed) != pid_namespace()
+    {
+        return Liveness::Unknown;
+    }
+    PackedId::from_word(holder).liveness()
+}
+
 impl Drop for Channel {
     fn drop(&mut self) {
         let mine = self.mine();
         mine.closed.store(1, SeqCst);
-        mine.pid.store(0, Release);
+        // Give the end up, unless another process took it over already.
+        let me = ProcessId::this_process().pack();
+        let _ = mine.holder.compare_exchange(me, 0, AcqRel, Relaxed);
         // Wake a sleeping peer so that it sees the close at once.
         mine.signal.fetch_add(1, SeqCst);
         sys::futex_wake(&mine.signal);

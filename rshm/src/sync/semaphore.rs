@@ -106,19 +106,15 @@ impl Semaphore {
             key,
             held: AtomicU64::new(0),
         };
-        let info = semaphore.wait_initialised(call)?;
-        // SAFETY: geteuid cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if object.verify_owner && (info.sem_perm.cuid != me || info.sem_perm.uid != me) {
-            let reason = msg!(
-                "semaphore set {} was created by uid {} and is owned by uid {}, not by the caller (uid {})",
-                id,
-                info.sem_perm.cuid,
-                info.sem_perm.uid,
-                me
-            );
-            return Err(Error::new(ErrorKind::OwnerMismatch, call, reason));
+        // The owner is known before the set is initialised: a squatter's set is
+        // refused at once, not after waiting for an initialisation that never comes.
+        if object.verify_owner {
+            let info = semaphore
+                .stat()
+                .map_err(|errno| sem_error(errno, call, "IPC_STAT"))?;
+            check_owner(id, &info, call)?;
         }
+        semaphore.wait_initialised(call)?;
         Ok(semaphore)
     }
 
@@ -249,6 +245,23 @@ impl Semaphore {
     pub fn key(&self) -> Key {
         self.key
     }
+}
+
+/// `OwnerMismatch` unless the set was made by, and belongs to, the calling user.
+fn check_owner(id: i32, info: &libc::semid_ds, call: Call) -> Result<()> {
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if info.sem_perm.cuid == me && info.sem_perm.uid == me {
+        return Ok(());
+    }
+    let reason = msg!(
+        "semaphore set {} was created by uid {} and is owned by uid {}, not by the caller (uid {})",
+        id,
+        info.sem_perm.cuid,
+        info.sem_perm.uid,
+        me
+    );
+    Err(Error::new(ErrorKind::OwnerMismatch, call, reason))
 }
 
 #[cold]
