@@ -97,6 +97,7 @@ static void test_shmmni(void) {
     CHECK(rshm_open(&opts, &c) == RSHM_ERR_NO_SPACE && c == NULL, "the third: %s", rshm_last_error());
     CHECK(strstr(rshm_last_error(), "kernel.shmmni") != NULL && strstr(rshm_last_error(), "(ENOSPC)") != NULL, "%s",
           rshm_last_error());
+    CHECK(strstr(rshm_last_error(), "shmall") == NULL, "only the limit that was hit is named: %s", rshm_last_error());
     CHECK(rshm_shmget(IPC_PRIVATE, 10, IPC_CREAT | 0600) == -1 && errno == ENOSPC, "libc-compatible call too");
     CHECK(segments() == 2, "nothing half-created: %d", segments());
     rshm_close(b);
@@ -114,6 +115,7 @@ static void test_shmall(void) {
     CHECK(rshm_open(&three, &a) == RSHM_OK, "3 pages fit shmall=4: %s", rshm_last_error());
     CHECK(rshm_open(&two, &b) == RSHM_ERR_NO_SPACE && b == NULL, "2 more do not: %s", rshm_last_error());
     CHECK(strstr(rshm_last_error(), "kernel.shmall") != NULL, "%s", rshm_last_error());
+    CHECK(strstr(rshm_last_error(), "shmmni") == NULL, "only the limit that was hit is named: %s", rshm_last_error());
     CHECK(segments() == 1, "nothing half-created");
     rshm_options one = options(IPC_PRIVATE, 4096, RSHM_CREATE | RSHM_REMOVE_ON_CLOSE);
     CHECK(rshm_open(&one, &b) == RSHM_OK, "1 more still fits: %s", rshm_last_error());

@@ -591,7 +591,7 @@ static void test_messages(void) {
 
     if (strict) {
         CHECK(SUT.shmat(id, NULL, 0666) == (void *)-1 && errno == EINVAL, "permission bits to shmat");
-        CHECK(strstr(last_error(), "flags=0x1b6): flags has undefined bits 0666") != NULL, "%s", last_error());
+        CHECK(strstr(last_error(), "flags=0666): flags has undefined bits 0666") != NULL, "%s", last_error());
     }
 
     CHECK(SUT.ftok("/no/such/file", 65) == -1 && errno == ENOENT, "ftok missing");

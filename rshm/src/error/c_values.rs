@@ -39,8 +39,10 @@ pub(crate) fn shmctl_command_name(cmd: i32) -> Option<&'static str> {
 }
 
 /// Writes `NAME|NAME|...` for the named bits set in `bits`, then the huge page
-/// size field (when `huge` names it) and the rest in hex, each preceded by `|`
-/// unless it comes first; returns whether anything was written.
+/// size field (when `huge` names it) and the rest in octal (`020000`, as
+/// flags are written in C headers and as the strict checks' reasons say
+/// them), each preceded by `|` unless it comes first; returns whether
+/// anything was written.
 fn write_flags(
     f: &mut fmt::Formatter<'_>,
     bits: u32,
@@ -70,7 +72,7 @@ fn write_flags(
     }
     if rest != 0 {
         sep(f)?;
-        write!(f, "{rest:#x}")?;
+        write!(f, "0{rest:o}")?;
     }
     Ok(!first)
 }

@@ -339,15 +339,37 @@ fn explain_get(errno: Errno, key: Key, size: usize, shmflg: i32) -> Error {
             unsafe { libc::geteuid() },
             Arg::Mode(shmflg as u32 & MODE_BITS)
         ),
-        libc::ENOSPC => msg!(
-            "no segment can be made: kernel.shmmni segments exist, or kernel.shmall pages would be exceeded"
-        ),
+        libc::ENOSPC => no_space_reason(size),
         libc::ENOMEM => msg!("the kernel could not allocate memory for the segment"),
         libc::EPERM => msg!("SHM_HUGETLB needs CAP_IPC_LOCK or membership in vm.hugetlb_shm_group"),
         libc::ENFILE => msg!("the system's limit on open files is reached"),
         _ => msg!("the kernel refused the call"),
     };
     Error::from_errno(errno, call, reason)
+}
+
+/// Which limit a new segment of `size` bytes ran into: the number of
+/// segments (`kernel.shmmni`) or the pages of all segments (`kernel.shmall`).
+fn no_space_reason(size: usize) -> Message {
+    let page = 4096u64.max(page_size());
+    match (control::limits(), control::usage()) {
+        (Ok(limits), Ok(usage)) if u64::from(usage.segments) >= limits.max_segments => msg!(
+            "no segment can be made: kernel.shmmni segments ({}) exist already",
+            limits.max_segments
+        ),
+        (Ok(limits), Ok(usage)) => msg!(
+            "the segment's {} pages would take the pages of all segments ({} in use) past kernel.shmall ({})",
+            (size as u64).div_ceil(page),
+            usage.total_pages,
+            limits.max_total_pages
+        ),
+        _ => msg!("no segment can be made: kernel.shmmni segments exist, or kernel.shmall pages would be exceeded"),
+    }
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as u64 }
 }
 
 #[cfg(test)]

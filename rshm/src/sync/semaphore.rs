@@ -49,6 +49,13 @@ impl SemaphoreOptions {
 }
 
 /// A semaphore shared between processes.
+///
+/// Its value lives in the kernel, not in a segment: a process allowed to
+/// change the set may make waits end early or last (until their timeout),
+/// or remove it (`Removed`); it can never make rshm read or write outside
+/// the call's own memory, crash the process, or hang a call that was given a
+/// timeout. A set made by someone else on the same key is refused with
+/// `verify_owner`.
 #[derive(Debug)]
 pub struct Semaphore {
     id: i32,
