@@ -13,12 +13,12 @@
 #include <sys/shm.h>
 
 /* The version of rshm these declarations come from (see rshm_version()). */
-#define RSHM_VERSION "0.1.0"
+#define RSHM_VERSION "0.2.0"
 #define RSHM_VERSION_MAJOR 0
-#define RSHM_VERSION_MINOR 1
+#define RSHM_VERSION_MINOR 2
 #define RSHM_VERSION_PATCH 0
 /* MAJOR*1000000 + MINOR*1000 + PATCH, for #if comparisons. */
-#define RSHM_VERSION_NUMBER 1000
+#define RSHM_VERSION_NUMBER 2000
 
 /**
  * The outcome of a handle call. Codes are stable; `rshm_status_str` names
@@ -170,6 +170,12 @@ typedef enum rshm_status {
 #define RSHM_HUGE_PAGES (1 << 5)
 
 /**
+ * rshm_options.flags: open the existing segment whose id is `id` (as shmget
+ * or ipcs gave it) instead of one found by key or path; RSHM_CREATE does not apply.
+ */
+#define RSHM_BY_ID (1 << 6)
+
+/**
  * A channel end (opaque). Made by rshm_channel_create or _open, freed by
  * rshm_channel_close. One end must not be used by two threads at once.
  */
@@ -189,9 +195,17 @@ typedef struct rshm_segment rshm_segment;
 typedef struct rshm_sem rshm_sem;
 
 /**
- * What to open: fill it (zero-initialise it first), then call rshm_open.
+ * What to open. Start from `RSHM_OPTIONS_INIT` (or rshm_options_init, or
+ * zero it: a zeroed struct is this layout), set the fields you need by
+ * name, then call rshm_open or a sync constructor.
  */
 typedef struct rshm_options {
+  /**
+   * sizeof(rshm_options) as the caller was compiled with (RSHM_OPTIONS_INIT
+   * and rshm_options_init set it; 0 means this layout): lets the struct
+   * grow without breaking callers built against an older one.
+   */
+  size_t struct_size;
   /**
    * When not NULL, the key is ftok(path, proj_id): the file must exist.
    */
@@ -217,6 +231,10 @@ typedef struct rshm_options {
    * RSHM_CREATE, RSHM_EXCLUSIVE, RSHM_READ_ONLY, ... or 0 to open an existing segment.
    */
   unsigned int flags;
+  /**
+   * With RSHM_BY_ID: the id of the existing segment to open.
+   */
+  int id;
 } rshm_options;
 
 /**
@@ -318,6 +336,13 @@ rshm_status rshm_channel_try_recv(struct rshm_channel *ch, void *buf, size_t cap
 size_t rshm_channel_capacity(const struct rshm_channel *ch);
 
 /**
+ * Removes the channel's segment (IPC_RMID): nobody can open the channel any
+ * more, and its memory is freed when both ends have closed. (A channel made
+ * with RSHM_REMOVE_ON_CLOSE is removed when the end that made it closes.)
+ */
+rshm_status rshm_channel_remove(struct rshm_channel *ch);
+
+/**
  * Closes this end: the peer gets RSHM_ERR_CLOSED once it has read what was sent. NULL is a no-op.
  */
 void rshm_channel_close(struct rshm_channel *ch);
@@ -409,6 +434,12 @@ rshm_status rshm_mutex_unlock(struct rshm_segment *seg, size_t offset);
 rshm_status rshm_mutex_consistent(struct rshm_segment *seg, size_t offset);
 
 /**
+ * Fills `*opts` with `RSHM_OPTIONS_INIT`: this layout, every option unset.
+ * NULL is ignored.
+ */
+void rshm_options_init(struct rshm_options *opts);
+
+/**
  * Opens (or, with RSHM_CREATE, creates) the segment `opts` describes and
  * attaches it. On success `*out` is the new handle, to free with rshm_close.
  * On failure `*out` is NULL, nothing is left behind (a segment this call
@@ -482,6 +513,19 @@ rshm_status rshm_stat(const struct rshm_segment *seg, struct rshm_info *out);
 rshm_status rshm_remove(struct rshm_segment *seg);
 
 /**
+ * Gives the segment permission bits `mode` (e.g. 0640), keeping its owner
+ * and group: nothing but the mode changes (IPC_SET; its owner, creator or
+ * root only). Bits beyond 0777 are refused.
+ */
+rshm_status rshm_set_mode(struct rshm_segment *seg, unsigned int mode);
+
+/**
+ * Gives the segment to `uid` and `gid`, keeping its permission bits
+ * (IPC_SET; its owner, creator or root only).
+ */
+rshm_status rshm_set_owner(struct rshm_segment *seg, uid_t uid, gid_t gid);
+
+/**
  * Opens (or, with RSHM_CREATE, creates with value `initial`) the SysV
  * semaphore set of one for the key `opts` names (path and proj_id, or key:
  * the same key as its segment). mode, RSHM_EXCLUSIVE and RSHM_VERIFY_OWNER
@@ -503,6 +547,16 @@ rshm_status rshm_sem_wait(struct rshm_sem *sem, long timeout_ms);
 rshm_status rshm_sem_post(struct rshm_sem *sem);
 
 /**
+ * Stores the semaphore's value now in `*value`.
+ */
+rshm_status rshm_sem_value(struct rshm_sem *sem, unsigned int *value);
+
+/**
+ * Stores in `*count` how many processes wait for a unit now.
+ */
+rshm_status rshm_sem_waiters(struct rshm_sem *sem, unsigned int *count);
+
+/**
  * Removes the semaphore set (IPC_RMID): processes waiting on it get RSHM_ERR_REMOVED.
  */
 rshm_status rshm_sem_remove(struct rshm_sem *sem);
@@ -519,7 +573,7 @@ void rshm_sem_close(struct rshm_sem *sem);
 const char *rshm_status_str(int status);
 
 /**
- * The version of the loaded library, e.g. "0.1.0" (compare with `RSHM_VERSION`).
+ * The version of the loaded library, e.g. "0.2.0" (compare with `RSHM_VERSION`).
  */
 const char *rshm_version(void);
 
@@ -532,5 +586,11 @@ uint32_t rshm_version_number(void);
 #ifdef __cplusplus
 }  /* extern "C" */
 #endif  /* __cplusplus */
+
+/**
+ * rshm_options with every option unset, in this layout:
+ * `rshm_options opts = RSHM_OPTIONS_INIT;`, then set fields by name.
+ */
+#define RSHM_OPTIONS_INIT { sizeof(rshm_options), 0, 0, 0, 0, 0, 0, 0 }
 
 #endif  /* RSHM_H */

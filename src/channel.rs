@@ -59,7 +59,7 @@ pub extern "C" fn rshm_channel_create(
 ) -> rshm_status {
     new_handle_export("rshm_channel_create", out, || {
         let role = self::role(role)?;
-        let options = channel_options(arg(opts, "opts")?)?;
+        let options = channel_options(opts)?;
         Ok(rshm_channel {
             channel: Channel::create(&options, capacity, role)?,
         })
@@ -77,7 +77,7 @@ pub extern "C" fn rshm_channel_open(
 ) -> rshm_status {
     new_handle_export("rshm_channel_open", out, || {
         let role = self::role(role)?;
-        let options = channel_options(arg(opts, "opts")?)?;
+        let options = channel_options(opts)?;
         Ok(rshm_channel {
             channel: Channel::open(&options, role)?,
         })
@@ -161,6 +161,14 @@ pub extern "C" fn rshm_channel_capacity(ch: *const rshm_channel) -> usize {
     crate::boundary::errno_export("rshm_channel_capacity", 0, || {
         arg(ch, "ch").map(|ch| ch.channel.capacity())
     })
+}
+
+/// Removes the channel's segment (IPC_RMID): nobody can open the channel any
+/// more, and its memory is freed when both ends have closed. (A channel made
+/// with RSHM_REMOVE_ON_CLOSE is removed when the end that made it closes.)
+#[no_mangle]
+pub extern "C" fn rshm_channel_remove(ch: *mut rshm_channel) -> rshm_status {
+    status_export("rshm_channel_remove", || channel(ch)?.remove())
 }
 
 /// Closes this end: the peer gets RSHM_ERR_CLOSED once it has read what was sent. NULL is a no-op.

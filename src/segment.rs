@@ -61,7 +61,7 @@ fn region(seg: *const rshm_segment) -> rshm::Result<Region> {
 #[no_mangle]
 pub extern "C" fn rshm_open(opts: *const rshm_options, out: *mut *mut rshm_segment) -> rshm_status {
     new_handle_export("rshm_open", out, || {
-        let open = segment_options(arg(opts, "opts")?)?.open()?;
+        let open = segment_options(opts)?.open()?;
         Ok(rshm_segment { open })
     })
 }
@@ -208,4 +208,35 @@ pub extern "C" fn rshm_stat(seg: *const rshm_segment, out: *mut rshm_info) -> rs
 #[no_mangle]
 pub extern "C" fn rshm_remove(seg: *mut rshm_segment) -> rshm_status {
     status_export("rshm_remove", || segment(seg)?.remove())
+}
+
+/// Gives the segment permission bits `mode` (e.g. 0640), keeping its owner
+/// and group: nothing but the mode changes (IPC_SET; its owner, creator or
+/// root only). Bits beyond 0777 are refused.
+#[no_mangle]
+pub extern "C" fn rshm_set_mode(seg: *mut rshm_segment, mode: c_uint) -> rshm_status {
+    status_export("rshm_set_mode", || {
+        let open = segment(seg)?;
+        let Some(mode) = rshm::Mode::from_bits(mode) else {
+            let reason = rshm::msg!(
+                "mode 0{} has bits beyond 0777",
+                rshm::error::Arg::Octal(mode)
+            );
+            return Err(rshm::Error::new(
+                rshm::ErrorKind::InvalidArgument,
+                rshm::error::Call::Unnamed,
+                reason,
+            ));
+        };
+        open.segment().set_mode(mode)
+    })
+}
+
+/// Gives the segment to `uid` and `gid`, keeping its permission bits
+/// (IPC_SET; its owner, creator or root only).
+#[no_mangle]
+pub extern "C" fn rshm_set_owner(seg: *mut rshm_segment, uid: uid_t, gid: gid_t) -> rshm_status {
+    status_export("rshm_set_owner", || {
+        segment(seg)?.segment().set_owner(uid, gid)
+    })
 }

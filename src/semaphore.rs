@@ -1,11 +1,11 @@
 //! `rshm_sem_*`: a SysV semaphore set of one, opened by a key (typically its
 //! segment's). Timeouts are in milliseconds: negative waits forever, 0 does not wait.
 
-use crate::boundary::{arg, close_export, new_handle_export, status_export};
+use crate::boundary::{arg, close_export, new_handle_export, require, status_export};
 use crate::options::{rshm_options, semaphore_options};
 use crate::status::rshm_status;
 use crate::timeout::timeout;
-use libc::c_long;
+use libc::{c_long, c_uint};
 use rshm::Semaphore;
 
 /// A semaphore (opaque). Made by rshm_sem_open, freed by rshm_sem_close. One
@@ -30,7 +30,7 @@ pub extern "C" fn rshm_sem_open(
     out: *mut *mut rshm_sem,
 ) -> rshm_status {
     new_handle_export("rshm_sem_open", out, || {
-        let options = semaphore_options(arg(opts, "opts")?, initial)?;
+        let options = semaphore_options(opts, initial)?;
         Ok(rshm_sem {
             sem: options.open()?,
         })
@@ -52,6 +52,30 @@ pub extern "C" fn rshm_sem_wait(sem: *mut rshm_sem, timeout_ms: c_long) -> rshm_
 #[no_mangle]
 pub extern "C" fn rshm_sem_post(sem: *mut rshm_sem) -> rshm_status {
     status_export("rshm_sem_post", || self::sem(sem)?.post())
+}
+
+/// Stores the semaphore's value now in `*value`.
+#[no_mangle]
+pub extern "C" fn rshm_sem_value(sem: *mut rshm_sem, value: *mut c_uint) -> rshm_status {
+    status_export("rshm_sem_value", || {
+        require(value, "value")?;
+        let now = self::sem(sem)?.value()?;
+        // SAFETY: value is not NULL and writable by the API's contract.
+        unsafe { value.write(now) };
+        Ok(())
+    })
+}
+
+/// Stores in `*count` how many processes wait for a unit now.
+#[no_mangle]
+pub extern "C" fn rshm_sem_waiters(sem: *mut rshm_sem, count: *mut c_uint) -> rshm_status {
+    status_export("rshm_sem_waiters", || {
+        require(count, "count")?;
+        let now = self::sem(sem)?.waiters()?;
+        // SAFETY: count is not NULL and writable by the API's contract.
+        unsafe { count.write(now) };
+        Ok(())
+    })
 }
 
 /// Removes the semaphore set (IPC_RMID): processes waiting on it get RSHM_ERR_REMOVED.

@@ -4,7 +4,7 @@ use libc::c_char;
 
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
-/// The version of the loaded library, e.g. "0.1.0" (compare with `RSHM_VERSION`).
+/// The version of the loaded library, e.g. "0.2.0" (compare with `RSHM_VERSION`).
 #[no_mangle]
 pub extern "C" fn rshm_version() -> *const c_char {
     VERSION.as_ptr().cast()

@@ -220,10 +220,16 @@ const STATE: usize = 16;
 #[test]
 fn a_thread_that_exits_holding_the_mutex_leaves_it_owner_died() {
     let _serial = serial();
-    let segment = mutex_segment(unique_key(line!()));
-    std::thread::scope(|scope| {
-        scope.spawn(|| Mutex::at(&segment, 0).unwrap().lock(None).unwrap());
-    });
+    let key = unique_key(line!());
+    let segment = mutex_segment(key);
+    // A joined thread has run its exit hooks (a scoped thread may not have, yet).
+    std::thread::spawn(move || {
+        let segment = peer_view(key);
+        Mutex::at(&segment, 0).unwrap().lock(None).unwrap();
+        std::mem::forget(segment); // keep it attached: only the thread's exit releases the lock
+    })
+    .join()
+    .unwrap();
     let mutex = Mutex::at(&segment, 0).unwrap();
     let error = mutex.lock(Some(Duration::ZERO)).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::OwnerDied, "{error}");

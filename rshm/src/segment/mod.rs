@@ -160,6 +160,20 @@ impl Segment {
         .map(drop)
     }
 
+    /// Gives the segment permission bits `mode`, keeping its owner (`IPC_SET`;
+    /// owner, creator or CAP_SYS_ADMIN only). Nothing but the mode changes.
+    pub fn set_mode(self, mode: Mode) -> Result<()> {
+        let info = self.stat()?;
+        self.set(info.uid, info.gid, mode)
+    }
+
+    /// Gives the segment to `uid` and `gid`, keeping its permission bits
+    /// (`IPC_SET`; owner, creator or CAP_SYS_ADMIN only).
+    pub fn set_owner(self, uid: libc::uid_t, gid: libc::gid_t) -> Result<()> {
+        let info = self.stat()?;
+        self.set(uid, gid, info.mode)
+    }
+
     /// `IPC_RMID`: marks the segment for removal; it goes when its last attachment does.
     pub fn remove(self) -> Result<()> {
         // SAFETY: IPC_RMID does not use buf.

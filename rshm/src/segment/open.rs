@@ -38,6 +38,8 @@ const FLAG_NAMES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OpenOptions {
     object: ObjectOptions,
+    /// Open the existing segment with this id rather than one found by key.
+    id: Option<i32>,
     size: usize,
     read_only: bool,
     remove_on_close: bool,
@@ -58,6 +60,13 @@ impl OpenOptions {
             object,
             ..OpenOptions::default()
         }
+    }
+
+    /// Open the existing segment with this id (as `shmget` or `ipcs` gave it)
+    /// instead of one found by key; `create` does not apply.
+    pub fn id(&mut self, id: i32) -> &mut Self {
+        self.id = Some(id);
+        self
     }
 
     /// The size in bytes: required to create; when opening, the segment must
@@ -116,7 +125,12 @@ impl OpenOptions {
         if self.object.create && self.size == 0 {
             return Err(invalid(msg!("creating a segment needs a size above 0")));
         }
-        if self.object.is_private() && !self.object.create {
+        if self.id.is_some() && self.object.create {
+            return Err(invalid(msg!(
+                "an id names a segment that exists: CREATE does not apply"
+            )));
+        }
+        if self.object.is_private() && !self.object.create && self.id.is_none() {
             return Err(invalid(msg!(
                 "IPC_PRIVATE always makes a new segment: pass CREATE and a size"
             )));
@@ -129,6 +143,11 @@ impl OpenOptions {
     /// this call created is removed again.
     pub fn open(&self) -> Result<OpenSegment> {
         self.validate()?;
+        if let Some(id) = self.id {
+            let segment = Segment::from_id(id);
+            let key = segment.stat()?.key;
+            return self.finish_open(key, segment, false);
+        }
         let key = self.object.resolve_key()?;
         let (segment, created) = self.get_or_create(key)?;
         self.finish_open(key, segment, created).inspect_err(|_| {

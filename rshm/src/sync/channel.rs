@@ -439,6 +439,12 @@ impl Channel {
         &self.segment
     }
 
+    /// Removes the channel's segment (`IPC_RMID`): nobody can open it any
+    /// more, and its memory goes when both ends have closed.
+    pub fn remove(&self) -> Result<()> {
+        self.segment.remove()
+    }
+
     /// The length word of the message at position `at` (8-aligned).
     fn word(&self, at: u64) -> &AtomicU64 {
         debug_assert!(at % 8 == 0);

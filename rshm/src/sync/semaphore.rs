@@ -235,6 +235,14 @@ impl Semaphore {
             .map_err(|errno| sem_error(errno, sem_call("sem_value", self.id), "GETVAL"))
     }
 
+    /// How many processes wait for a unit now (`GETNCNT`).
+    pub fn waiters(&self) -> Result<u32> {
+        // SAFETY: GETNCNT takes no argument.
+        unsafe { sys::semctl(self.id, libc::GETNCNT, 0) }
+            .map(|count| count as u32)
+            .map_err(|errno| sem_error(errno, sem_call("sem_waiters", self.id), "GETNCNT"))
+    }
+
     /// Removes the set (`IPC_RMID`): waiters get `Removed`.
     pub fn remove(&self) -> Result<()> {
         // SAFETY: IPC_RMID takes no argument.

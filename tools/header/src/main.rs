@@ -52,8 +52,8 @@ fn write_header(root: &Path, out: &Path) -> Result<(), String> {
         .write(&mut generated);
     let header =
         String::from_utf8(generated).map_err(|_| "cbindgen wrote something that is not UTF-8")?;
-    std::fs::write(out, c89_compatible(&header))
-        .map_err(|error| format!("{}: {error}", out.display()))
+    let header = with_options_initializer(&c89_compatible(&header))?;
+    std::fs::write(out, header).map_err(|error| format!("{}: {error}", out.display()))
 }
 
 /// `RSHM_VERSION*`, from the workspace's version.
@@ -103,6 +103,43 @@ fn status_enum() -> String {
     }
     out.push_str("} rshm_status;\n");
     out
+}
+
+/// `RSHM_OPTIONS_INIT`, written from the struct cbindgen wrote (so it lists
+/// every field, and cannot drift from the struct): a plain brace
+/// initializer, warning-free in C89 to C17 and in C++ (a cbindgen constant
+/// would be a compound literal, which is neither C89 nor C++). It goes just
+/// before the include guard's end.
+fn with_options_initializer(header: &str) -> Result<String, String> {
+    let start = header
+        .find("typedef struct rshm_options {")
+        .ok_or("no rshm_options in the header")?;
+    let end = start
+        + header[start..]
+            .find("} rshm_options;")
+            .ok_or("rshm_options does not end")?;
+    let fields = header[start..end]
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.ends_with(';') && !line.starts_with('*') && !line.starts_with("/*"))
+        .count();
+    if fields < 2 {
+        return Err("rshm_options has too few fields".into());
+    }
+    let zeros = ", 0".repeat(fields - 1);
+    let initializer = format!(
+        "/**\n * rshm_options with every option unset, in this layout:\n \
+         * `rshm_options opts = RSHM_OPTIONS_INIT;`, then set fields by name.\n */\n\
+         #define RSHM_OPTIONS_INIT {{ sizeof(rshm_options){zeros} }}\n\n"
+    );
+    let guard_end = header
+        .rfind("#endif  /* RSHM_H */")
+        .ok_or("no include guard end")?;
+    Ok(format!(
+        "{}{initializer}{}",
+        &header[..guard_end],
+        &header[guard_end..]
+    ))
 }
 
 /// The docs' table of statuses, in place of what stands between its markers.
