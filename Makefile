@@ -73,7 +73,7 @@ run: $(EXAMPLES)/shm_example
 # ---- test programs ----
 CTEST_NAMES  := $(basename $(notdir $(wildcard tests/c/*.c)))
 CTEST_BINS   := $(CTEST_NAMES:%=$(CTESTS)/%.shared) $(CTEST_NAMES:%=$(CTESTS)/%.static)
-CTEST_DEPS   := tests/c/harness.h tests/c/options.h include/rshm.h
+CTEST_DEPS   := tests/c/harness.h tests/c/options.h include/rshm.h include/rshm_inline.h
 
 $(CTESTS)/%.shared: tests/c/%.c $(CTEST_DEPS) $(SHARED)
 	@mkdir -p $(@D)
@@ -165,7 +165,7 @@ LIBDIR     := $(DESTDIR)$(PREFIX)/lib
 INCDIR     := $(DESTDIR)$(PREFIX)/include/rshm
 PCDIR      := $(LIBDIR)/pkgconfig
 INSTALLED  := $(LIBDIR)/librshm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/librshm.so $(LIBDIR)/librshm.a \
-              $(LIBDIR)/librshm_preload.so $(INCDIR)/rshm.h $(INCDIR)/rshm_compat.h $(PCDIR)/rshm.pc $(BINDIR)/rshm
+              $(LIBDIR)/librshm_preload.so $(INCDIR)/rshm.h $(INCDIR)/rshm_compat.h $(INCDIR)/rshm_inline.h $(PCDIR)/rshm.pc $(BINDIR)/rshm
 
 # Installed libraries and the command are stripped of debug information.
 install: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS)
@@ -177,7 +177,7 @@ install: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS)
 	install -m 0644 $(STATIC) $(LIBDIR)/librshm.a
 	strip --strip-debug $(LIBDIR)/librshm.a
 	install -m 0755 -s $(PRELOAD) $(LIBDIR)/librshm_preload.so
-	install -m 0644 include/rshm.h include/rshm_compat.h $(INCDIR)/
+	install -m 0644 include/rshm.h include/rshm_compat.h include/rshm_inline.h $(INCDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e "s|@NATIVE_STATIC_LIBS@|$$(cat $(STATIC_LIBS))|" \
 		rshm.pc.in > $(PCDIR)/rshm.pc
 	@echo "installed under $(DESTDIR)$(PREFIX); run ldconfig if $(PREFIX)/lib is in the loader's path"

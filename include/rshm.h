@@ -176,6 +176,13 @@ typedef enum rshm_status {
 #define RSHM_BY_ID (1 << 6)
 
 /**
+ * rshm_options.flags: populate every page at open (MADV_POPULATE_WRITE, or
+ * _READ when read-only), so first touches later cost nothing; a shortage of
+ * memory or huge pages is RSHM_ERR_NO_MEMORY, never a SIGBUS later.
+ */
+#define RSHM_PREFAULT (1 << 7)
+
+/**
  * A channel end (opaque). Made by rshm_channel_create or _open, freed by
  * rshm_channel_close. One end must not be used by two threads at once.
  */
@@ -276,6 +283,30 @@ typedef struct rshm_info {
    */
   bool locked;
 } rshm_info;
+
+/**
+ * A segment's memory as `rshm_inline.h`'s checked copies use it: where it
+ * starts, how long it is, whether it is read-only, and the handle it came
+ * from (whose calls explain a refused copy). Valid until rshm_close.
+ */
+typedef struct rshm_view {
+  /**
+   * The segment's first byte in this process.
+   */
+  void *data;
+  /**
+   * The segment's size in bytes.
+   */
+  size_t size;
+  /**
+   * The handle the view came from.
+   */
+  struct rshm_segment *segment;
+  /**
+   * Opened with RSHM_READ_ONLY: writes are refused.
+   */
+  bool read_only;
+} rshm_view;
 
 #ifdef __cplusplus
 extern "C" {
@@ -524,6 +555,14 @@ rshm_status rshm_set_mode(struct rshm_segment *seg, unsigned int mode);
  * (IPC_SET; its owner, creator or root only).
  */
 rshm_status rshm_set_owner(struct rshm_segment *seg, uid_t uid, gid_t gid);
+
+/**
+ * Fills `*out` with the segment's view for the inline checked copies of
+ * `rshm_inline.h` (rshm_view_write, rshm_view_read): the same bounds and
+ * read-only checks as rshm_write and rshm_read, without a call into the
+ * library unless a copy is refused. The view is valid until rshm_close.
+ */
+rshm_status rshm_get_view(struct rshm_segment *seg, struct rshm_view *out);
 
 /**
  * Opens (or, with RSHM_CREATE, creates with value `initial`) the SysV

@@ -31,6 +31,10 @@ pub const RSHM_HUGE_PAGES: c_uint = 1 << 5;
 /// rshm_options.flags: open the existing segment whose id is `id` (as shmget
 /// or ipcs gave it) instead of one found by key or path; RSHM_CREATE does not apply.
 pub const RSHM_BY_ID: c_uint = 1 << 6;
+/// rshm_options.flags: populate every page at open (MADV_POPULATE_WRITE, or
+/// _READ when read-only), so first touches later cost nothing; a shortage of
+/// memory or huge pages is RSHM_ERR_NO_MEMORY, never a SIGBUS later.
+pub const RSHM_PREFAULT: c_uint = 1 << 7;
 
 const ALL_FLAGS: c_uint = RSHM_CREATE
     | RSHM_EXCLUSIVE
@@ -38,7 +42,8 @@ const ALL_FLAGS: c_uint = RSHM_CREATE
     | RSHM_REMOVE_ON_CLOSE
     | RSHM_VERIFY_OWNER
     | RSHM_HUGE_PAGES
-    | RSHM_BY_ID;
+    | RSHM_BY_ID
+    | RSHM_PREFAULT;
 
 /// What to open. Start from `RSHM_OPTIONS_INIT` (or rshm_options_init, or
 /// zero it: a zeroed struct is this layout), set the fields you need by
@@ -105,12 +110,14 @@ fn read_options(opts: *const rshm_options) -> Result<rshm_options> {
     let declared = unsafe { opts.cast::<usize>().read_unaligned() };
     let theirs = match declared {
         0 => ours,
-        size if !(SMALLEST_LAYOUT..=LARGEST_LAYOUT).contains(&size) => return invalid(msg!(
+        size if !(SMALLEST_LAYOUT..=LARGEST_LAYOUT).contains(&size) => {
+            return invalid(msg!(
             "opts->struct_size is {}, which is no layout of rshm_options (this library's is {}): \
                  start from RSHM_OPTIONS_INIT",
             size,
             ours
-        )),
+        ))
+        }
         size => size,
     };
     let base = opts.cast::<u8>();
@@ -212,7 +219,8 @@ pub(crate) fn segment_options(opts: *const rshm_options) -> Result<OpenOptions> 
         .read_only(c.has(RSHM_READ_ONLY))
         .remove_on_close(c.has(RSHM_REMOVE_ON_CLOSE))
         .verify_owner(c.has(RSHM_VERIFY_OWNER))
-        .huge_pages(c.has(RSHM_HUGE_PAGES));
+        .huge_pages(c.has(RSHM_HUGE_PAGES))
+        .prefault(c.has(RSHM_PREFAULT));
     if c.has(RSHM_BY_ID) {
         options.id(c.opts.id);
     }

@@ -240,3 +240,40 @@ pub extern "C" fn rshm_set_owner(seg: *mut rshm_segment, uid: uid_t, gid: gid_t)
         segment(seg)?.segment().set_owner(uid, gid)
     })
 }
+
+/// A segment's memory as `rshm_inline.h`'s checked copies use it: where it
+/// starts, how long it is, whether it is read-only, and the handle it came
+/// from (whose calls explain a refused copy). Valid until rshm_close.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+pub struct rshm_view {
+    /// The segment's first byte in this process.
+    pub data: *mut c_void,
+    /// The segment's size in bytes.
+    pub size: usize,
+    /// The handle the view came from.
+    pub segment: *mut rshm_segment,
+    /// Opened with RSHM_READ_ONLY: writes are refused.
+    pub read_only: bool,
+}
+
+/// Fills `*out` with the segment's view for the inline checked copies of
+/// `rshm_inline.h` (rshm_view_write, rshm_view_read): the same bounds and
+/// read-only checks as rshm_write and rshm_read, without a call into the
+/// library unless a copy is refused. The view is valid until rshm_close.
+#[no_mangle]
+pub extern "C" fn rshm_get_view(seg: *mut rshm_segment, out: *mut rshm_view) -> rshm_status {
+    status_export("rshm_get_view", || {
+        let region = region(seg)?;
+        require(out, "out")?;
+        let view = rshm_view {
+            data: region.as_ptr().cast(),
+            size: region.size(),
+            segment: seg,
+            read_only: region.is_read_only(),
+        };
+        // SAFETY: out is not NULL and writable by the API's contract; a raw write reads nothing.
+        unsafe { out.write(view) };
+        Ok(())
+    })
+}

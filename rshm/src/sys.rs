@@ -307,3 +307,21 @@ pub(crate) fn coarse_now_ns() -> u64 {
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut now) };
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
+
+/// `MADV_POPULATE_READ` and `MADV_POPULATE_WRITE` (Linux 5.14), which the libc crate does not name.
+pub(crate) const MADV_POPULATE_READ: c_int = 22;
+pub(crate) const MADV_POPULATE_WRITE: c_int = 23;
+
+/// `madvise(2)` of `len` bytes at `addr`.
+///
+/// # Safety
+/// `addr..addr+len` is a mapping of this process; `advice` is one that only
+/// populates or describes it (never frees or replaces memory).
+pub(crate) unsafe fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> Result<(), Errno> {
+    // SAFETY: forwarded contract.
+    if unsafe { libc::madvise(addr, len, advice) } == 0 {
+        Ok(())
+    } else {
+        Err(last_errno())
+    }
+}

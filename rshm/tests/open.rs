@@ -244,3 +244,51 @@ fn rshm_never_widens_a_mode() {
         .unwrap();
     assert_eq!(default.stat().unwrap().mode.bits(), 0o600);
 }
+
+/// How many pages of `len` bytes at `addr` are resident now (mincore).
+fn resident_pages(addr: *mut u8, len: usize) -> usize {
+    let page = 4096;
+    let mut vec = vec![0u8; len.div_ceil(page)];
+    // SAFETY: addr..addr+len is an attachment of this process; vec has a byte per page.
+    assert_eq!(
+        unsafe { libc::mincore(addr.cast(), len, vec.as_mut_ptr()) },
+        0
+    );
+    vec.iter().filter(|&&byte| byte & 1 != 0).count()
+}
+
+#[test]
+fn prefault_populates_every_page_at_open_and_changes_no_byte() {
+    let len = 16 << 20;
+    let key = unique_key(line!());
+    let plain = OpenOptions::new()
+        .key(key)
+        .create(true)
+        .size(len)
+        .remove_on_close(true)
+        .open()
+        .unwrap();
+    assert_eq!(
+        resident_pages(plain.as_ptr(), len),
+        0,
+        "a new segment has no page yet"
+    );
+    let mut writer = OpenOptions::new().key(key).open().unwrap();
+    writer.write(len - 1, &[0xAB]).unwrap();
+    let prefaulted = OpenOptions::new().key(key).prefault(true).open().unwrap();
+    assert_eq!(
+        resident_pages(prefaulted.as_ptr(), len),
+        len / 4096,
+        "every page is in"
+    );
+    let mut byte = [0u8];
+    prefaulted.read(len - 1, &mut byte).unwrap();
+    assert_eq!(byte[0], 0xAB, "no byte changed");
+    let reader = OpenOptions::new()
+        .key(key)
+        .read_only(true)
+        .prefault(true)
+        .open()
+        .unwrap();
+    assert_eq!(resident_pages(reader.as_ptr(), len), len / 4096);
+}

@@ -4,10 +4,11 @@
 use super::attach::Attachment;
 use super::region::Region;
 use super::{Segment, SegmentInfo};
-use crate::error::{msg, Call, Errno, Error, ErrorKind, FlagNames, Result};
+use crate::error::{msg, Arg, Call, Errno, Error, ErrorKind, FlagNames, Result};
 use crate::flags::{AttachFlags, GetFlags, Mode};
 use crate::key::Key;
 use crate::options::{object_builders, ObjectOptions};
+use crate::sys;
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -22,6 +23,7 @@ const FLAG_NAMES: &[&str] = &[
     "REMOVE_ON_CLOSE",
     "VERIFY_OWNER",
     "HUGE_PAGES",
+    "PREFAULT",
 ];
 
 /// What to open and how: create or open a segment, check it, attach it.
@@ -44,6 +46,7 @@ pub struct OpenOptions {
     read_only: bool,
     remove_on_close: bool,
     huge_pages: bool,
+    prefault: bool,
 }
 
 object_builders!(OpenOptions, create);
@@ -95,6 +98,18 @@ impl OpenOptions {
         self
     }
 
+    /// Populate every page of the segment when it is opened (writable, or
+    /// readable for a read-only attachment), so that first touches later cost
+    /// nothing: `MADV_POPULATE_WRITE`/`_READ`, which report a shortage (huge
+    /// pages, no swap reserved) as an error. Where the kernel lacks them
+    /// (before Linux 5.14) each page is touched with an atomic no-op, which
+    /// changes no byte a peer may be writing; a huge-page segment is then
+    /// refused instead, since a touch could raise SIGBUS.
+    pub fn prefault(&mut self, prefault: bool) -> &mut Self {
+        self.prefault = prefault;
+        self
+    }
+
     fn flag_bits(&self) -> u32 {
         [
             self.object.create,
@@ -103,6 +118,7 @@ impl OpenOptions {
             self.remove_on_close,
             self.object.verify_owner,
             self.huge_pages,
+            self.prefault,
         ]
         .iter()
         .enumerate()
@@ -213,6 +229,10 @@ impl OpenOptions {
             // with the last detach, even if this process is killed.
             open.remove()?;
         }
+        if self.prefault {
+            prefault(&open.region(), self.huge_pages)
+                .map_err(|reason| Error::new(ErrorKind::NoMemory, self.call(), reason))?;
+        }
         Ok(open)
     }
 
@@ -241,6 +261,55 @@ impl OpenOptions {
             return Err(Error::new(ErrorKind::OwnerMismatch, self.call(), reason));
         }
         Ok(info.size)
+    }
+}
+
+/// Populates every page of `region` (see [`OpenOptions::prefault`]); the
+/// reason when it cannot.
+fn prefault(region: &Region, huge_pages: bool) -> std::result::Result<(), crate::error::Message> {
+    let advice = if region.is_read_only() {
+        sys::MADV_POPULATE_READ
+    } else {
+        sys::MADV_POPULATE_WRITE
+    };
+    // SAFETY: the region is this process's attachment; populating changes no byte.
+    match unsafe { sys::madvise(region.as_ptr().cast(), region.size(), advice) } {
+        Ok(()) => Ok(()),
+        Err(errno) if errno.raw() == libc::EINVAL && !huge_pages => {
+            touch_every_page(region);
+            Ok(())
+        }
+        Err(errno) if errno.raw() == libc::EINVAL => Err(msg!(
+            "this kernel cannot populate pages without the risk of SIGBUS (MADV_POPULATE needs Linux 5.14), \
+             and a huge-page segment would raise it when the pool runs out: open without PREFAULT"
+        )),
+        Err(errno) => Err(msg!(
+            "populating the {} bytes failed ({}): not enough memory, huge pages or swap for them",
+            region.size(),
+            Arg::Str(errno_name(errno))
+        )),
+    }
+}
+
+fn errno_name(errno: Errno) -> &'static str {
+    errno.name().unwrap_or("an error")
+}
+
+/// Touches each page of `region` without changing a byte: an atomic no-op
+/// (`fetch_or(0)`) for a writable one, so a peer's concurrent write is never
+/// undone, and a read for a read-only one.
+fn touch_every_page(region: &Region) {
+    use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+    // SAFETY: sysconf has no preconditions.
+    let page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize).max(1);
+    for offset in (0..region.size()).step_by(page) {
+        // SAFETY: offset < size, inside the attachment; an AtomicU8 has no alignment need.
+        let byte = unsafe { &*(region.as_ptr().add(offset) as *const AtomicU8) };
+        if region.is_read_only() {
+            byte.load(Relaxed);
+        } else {
+            byte.fetch_or(0, Relaxed);
+        }
     }
 }
 
