@@ -32,7 +32,8 @@ RUST_SOURCES := $(shell find src rshm/src compat/src preload/src cli/src -name '
 STATIC_LIBS  := target/native-static-libs
 
 .PHONY: all run test header examples install uninstall clean bench fuzz fuzz-differential fuzz-c stress miri \
-        runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test
+        runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
+        docs-test
 
 all: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) examples
 
@@ -50,9 +51,10 @@ $(STATIC_LIBS): Cargo.toml Cargo.lock
 	$(CARGO) rustc --release --quiet -p rshm-capi --lib --crate-type staticlib -- --print native-static-libs 2>&1 \
 		| sed -n 's/.*native-static-libs: //p' | tail -1 > $@
 
-# Regenerate include/rshm.h from the sources, on purpose (make test checks it is current).
+# Regenerate include/rshm.h and the table of statuses in docs/c-api.md from the sources,
+# on purpose (make test checks both are current).
 header:
-	$(CARGO) run --release --quiet -p rshm-header -- include/rshm.h
+	$(CARGO) run --release --quiet -p rshm-header -- include/rshm.h docs/c-api.md
 
 # ---- examples ----
 EXAMPLE_BINS := $(addprefix $(EXAMPLES)/,shm_example writer reader cpp_example sem_demo channel_demo)
@@ -104,7 +106,8 @@ $(CTESTS)/stress: tests/stress/stress.c include/rshm.h $(SHARED)
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
 
 # ---- the tests ----
-test: runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test
+test: runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
+      docs-test
 	@echo "make test: all passed"
 
 # The runner itself: a scenario that leaves a SysV object behind fails.
@@ -135,6 +138,9 @@ stress-test: $(CTESTS)/stress
 	@$(RUN)/isolated.sh $< $(STRESS_PROCS) $(STRESS_SECONDS)
 valgrind-test: $(CTEST_BINS) $(EXAMPLE_BINS) $(PRELOAD_BINS)
 	@$(RUN)/valgrind.sh $(CTESTS) $(EXAMPLES) $(PRELOAD) $(CTESTS)/seed_plain
+# Every C and C++ snippet of the README and docs/, built with $(WARN) and run.
+docs-test: $(SHARED) include/rshm.h
+	@CC="$(CC)" CXX="$(CXX)" CFLAGS="$(CFLAGS)" $(RUN)/isolated.sh sh $(RUN)/docs.sh $(RELEASE) README.md docs/*.md
 
 # ---- long runs, not part of make test ----
 stress:

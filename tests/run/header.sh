@@ -1,16 +1,19 @@
 #!/bin/sh
-# The committed include/rshm.h is what the sources generate; it and
-# rshm_compat.h compile alone, warning-free, as C89 to C17 and C++11 to C++20.
+# The committed include/rshm.h and the table of statuses in docs/c-api.md are
+# what the sources generate; rshm.h compiles alone, warning-free, as C89 to C17
+# and C++11 to C++20.
 set -eu
 : "${CC:=cc}" "${CXX:=c++}"
 out=target/header
 mkdir -p "$out"
-cargo run --release --quiet -p rshm-header -- "$out/rshm.h"
+cp docs/c-api.md "$out/c-api.md"
+cargo run --release --quiet -p rshm-header -- "$out/rshm.h" "$out/c-api.md"
 diff -u include/rshm.h "$out/rshm.h" || { echo "include/rshm.h is stale: run make header and commit it"; exit 1; }
+diff -u docs/c-api.md "$out/c-api.md" || { echo "docs/c-api.md's table of statuses is stale: run make header and commit it"; exit 1; }
 for std in c89 c99 c11 c17; do
     "$CC" -std=$std -pedantic -Wall -Wextra -Werror -Iinclude -fsyntax-only tests/header/use_header.c
 done
 for std in c++11 c++14 c++17 c++20; do
     "$CXX" -std=$std -pedantic -Wall -Wextra -Werror -Iinclude -fsyntax-only -x c++ tests/header/use_header.c
 done
-echo "rshm.h: as generated; compiles as C89, C99, C11, C17, C++11, C++14, C++17 and C++20"
+echo "rshm.h and the docs' table of statuses: as generated; rshm.h compiles as C89, C99, C11, C17, C++11, C++14, C++17 and C++20"
