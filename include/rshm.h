@@ -362,6 +362,49 @@ rshm_status rshm_channel_recv(struct rshm_channel *ch,
 rshm_status rshm_channel_try_recv(struct rshm_channel *ch, void *buf, size_t cap, size_t *len);
 
 /**
+ * Reserves room for a message of `len` bytes in one piece of the ring and
+ * stores its start in `*buf`, waiting for room at most `timeout_ms` (as
+ * rshm_channel_send waits). Write the message there, then
+ * rshm_channel_commit it. The largest reservation is
+ * rshm_channel_max_reservation: half the ring, less the 8-byte length word.
+ * A reservation never committed (the sender closed, or died) never shows as
+ * a message. On failure `*buf` is NULL.
+ */
+rshm_status rshm_channel_reserve(struct rshm_channel *ch, size_t len, void **buf, long timeout_ms);
+
+/**
+ * Sends the first `len` bytes of the open reservation (at most the length
+ * reserved) as a message. RSHM_ERR_INVALID_ARGUMENT when nothing is reserved.
+ */
+rshm_status rshm_channel_commit(struct rshm_channel *ch, size_t len);
+
+/**
+ * Lends the next message in place: `*buf` is its first byte and `*len` its
+ * length, until rshm_channel_release; waits for one at most `timeout_ms`
+ * (as rshm_channel_recv waits). The bytes stay in shared memory, where a
+ * hostile sender could still change them: validate a copy of what you
+ * validate. A message longer than half the ring may wrap around its end and
+ * cannot be lent: RSHM_ERR_OUT_OF_BOUNDS (receive it with rshm_channel_recv).
+ * On failure `*buf` is NULL and `*len` 0.
+ */
+rshm_status rshm_channel_peek(struct rshm_channel *ch,
+                              const void **buf,
+                              size_t *len,
+                              long timeout_ms);
+
+/**
+ * Takes the lent message off the ring (its bytes are no longer yours).
+ * RSHM_ERR_INVALID_ARGUMENT when no message is lent.
+ */
+rshm_status rshm_channel_release(struct rshm_channel *ch);
+
+/**
+ * The largest message rshm_channel_reserve lends (half the ring, less the
+ * 8-byte length word), or 0 for NULL.
+ */
+size_t rshm_channel_max_reservation(const struct rshm_channel *ch);
+
+/**
  * The ring's size in bytes (the largest message is 8 less), or 0 for NULL.
  */
 size_t rshm_channel_capacity(const struct rshm_channel *ch);

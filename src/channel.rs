@@ -155,6 +155,88 @@ pub extern "C" fn rshm_channel_try_recv(
     rshm_channel_recv(ch, buf, cap, len, 0)
 }
 
+/// Reserves room for a message of `len` bytes in one piece of the ring and
+/// stores its start in `*buf`, waiting for room at most `timeout_ms` (as
+/// rshm_channel_send waits). Write the message there, then
+/// rshm_channel_commit it. The largest reservation is
+/// rshm_channel_max_reservation: half the ring, less the 8-byte length word.
+/// A reservation never committed (the sender closed, or died) never shows as
+/// a message. On failure `*buf` is NULL.
+#[no_mangle]
+pub extern "C" fn rshm_channel_reserve(
+    ch: *mut rshm_channel,
+    len: usize,
+    buf: *mut *mut c_void,
+    timeout_ms: c_long,
+) -> rshm_status {
+    status_export("rshm_channel_reserve", || {
+        let channel = channel(ch)?;
+        require(buf, "buf")?;
+        // SAFETY: buf is not NULL and writable by the API's contract: NULL until it succeeds.
+        unsafe { buf.write(std::ptr::null_mut()) };
+        let start = channel.reserve(len, timeout(timeout_ms))?.into_raw();
+        // SAFETY: as above.
+        unsafe { buf.write(start.cast()) };
+        Ok(())
+    })
+}
+
+/// Sends the first `len` bytes of the open reservation (at most the length
+/// reserved) as a message. RSHM_ERR_INVALID_ARGUMENT when nothing is reserved.
+#[no_mangle]
+pub extern "C" fn rshm_channel_commit(ch: *mut rshm_channel, len: usize) -> rshm_status {
+    status_export("rshm_channel_commit", || channel(ch)?.commit(len))
+}
+
+/// Lends the next message in place: `*buf` is its first byte and `*len` its
+/// length, until rshm_channel_release; waits for one at most `timeout_ms`
+/// (as rshm_channel_recv waits). The bytes stay in shared memory, where a
+/// hostile sender could still change them: validate a copy of what you
+/// validate. A message longer than half the ring may wrap around its end and
+/// cannot be lent: RSHM_ERR_OUT_OF_BOUNDS (receive it with rshm_channel_recv).
+/// On failure `*buf` is NULL and `*len` 0.
+#[no_mangle]
+pub extern "C" fn rshm_channel_peek(
+    ch: *mut rshm_channel,
+    buf: *mut *const c_void,
+    len: *mut usize,
+    timeout_ms: c_long,
+) -> rshm_status {
+    status_export("rshm_channel_peek", || {
+        let channel = channel(ch)?;
+        require(buf, "buf")?;
+        require(len, "len")?;
+        // SAFETY: buf and len are not NULL and writable by the API's contract.
+        unsafe {
+            buf.write(std::ptr::null());
+            len.write(0);
+        }
+        let (start, length) = channel.peek(timeout(timeout_ms))?.into_raw();
+        // SAFETY: as above.
+        unsafe {
+            buf.write(start.cast());
+            len.write(length);
+        }
+        Ok(())
+    })
+}
+
+/// Takes the lent message off the ring (its bytes are no longer yours).
+/// RSHM_ERR_INVALID_ARGUMENT when no message is lent.
+#[no_mangle]
+pub extern "C" fn rshm_channel_release(ch: *mut rshm_channel) -> rshm_status {
+    status_export("rshm_channel_release", || channel(ch)?.release())
+}
+
+/// The largest message rshm_channel_reserve lends (half the ring, less the
+/// 8-byte length word), or 0 for NULL.
+#[no_mangle]
+pub extern "C" fn rshm_channel_max_reservation(ch: *const rshm_channel) -> usize {
+    crate::boundary::errno_export("rshm_channel_max_reservation", 0, || {
+        arg(ch, "ch").map(|ch| ch.channel.max_reservation())
+    })
+}
+
 /// The ring's size in bytes (the largest message is 8 less), or 0 for NULL.
 #[no_mangle]
 pub extern "C" fn rshm_channel_capacity(ch: *const rshm_channel) -> usize {

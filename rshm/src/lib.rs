@@ -41,7 +41,8 @@ pub use segment::open::{OpenOptions, OpenSegment};
 pub use segment::region::Region;
 pub use segment::{Segment, SegmentInfo};
 pub use sync::channel::{
-    Channel, ChannelOptions, Role, CHANNEL_HEADER_SIZE, RECEIVER_PROBE_INTERVAL,
+    Channel, ChannelOptions, Peeked, Reservation, Role, CHANNEL_HEADER_SIZE,
+    RECEIVER_PROBE_INTERVAL,
 };
 pub use sync::mutex::{Mutex, LIVENESS_CHECK, MUTEX_SIZE};
 pub use sync::semaphore::{Semaphore, SemaphoreOptions};

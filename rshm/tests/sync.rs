@@ -397,10 +397,12 @@ fn channel_limits_full_ring_small_buffers_and_corrupt_segments() {
     .unwrap();
     // A peer's view of the same segment, to damage the header as another process could.
     let mut peer = OpenOptions::new().key(damaged_key).open().unwrap();
+    let mut version = [0u8; 4];
+    peer.read(8, &mut version).unwrap();
     peer.write(8, &99u32.to_le_bytes()).unwrap(); // a version this rshm does not read
     let error = Channel::open(ChannelOptions::new().key(damaged_key), Role::Receiver).unwrap_err();
     assert!(error.to_string().contains("version 99"), "{error}");
-    peer.write(8, &3u32.to_le_bytes()).unwrap(); // this rshm's layout again
+    peer.write(8, &version).unwrap(); // this rshm's layout again
     peer.write(16, &(1u64 << 40).to_le_bytes()).unwrap(); // a ring larger than the segment
     let error = Channel::open(ChannelOptions::new().key(damaged_key), Role::Receiver).unwrap_err();
     assert!(error.to_string().contains("inconsistent sizes"), "{error}");

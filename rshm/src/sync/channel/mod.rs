@@ -3,10 +3,13 @@
 //! briefly, then sleeps on a futex in the segment, and its peer wakes it only
 //! when it sleeps.
 //!
-//! Layout (version 3): a header (magic, version, sizes), the sender's cache
-//! line (head), the receiver's (tail), a line of control words for each side,
-//! then the ring. Each message is an 8-byte word holding its length + 1, then
-//! its bytes, padded to 8; a message may wrap around the ring's end. The
+//! Layout (version 4, in `layout`): a header (magic, version, sizes), the
+//! sender's cache line (head), the receiver's (tail), a line of control words
+//! for each side, then the ring. Each message is an 8-byte word holding its
+//! length + 1, then its bytes, padded to 8. A message of up to half the ring
+//! lies in one piece (after a skip marker when it would cross the ring's end),
+//! so that it can be lent in place (`lend`: reserve and commit, peek and
+//! release); a longer one, which only `send` takes, wraps around the end. The
 //! sender writes the word last (Release), so the receiver polls the word
 //! itself: one cache line brings it both the news and a small message, and it
 //! may read a message before the sender publishes the head. The receiver
@@ -21,18 +24,25 @@
 //! claim fails the call with `Corrupt`; no byte outside the ring is ever read
 //! or written, and every wait that was given a timeout ends in time.
 
+mod layout;
+mod lend;
+
+pub use layout::CHANNEL_HEADER_SIZE;
+pub use lend::{Peeked, Reservation};
+
 use crate::error::{msg, Arg, Call, Error, ErrorKind, Message, Result};
 use crate::options::{object_builders, ObjectOptions};
 use crate::process::{pid_namespace, Liveness, PackedId, ProcessId};
 use crate::segment::open::{OpenOptions, OpenSegment};
 use crate::sys;
+use layout::{
+    largest_whole_record, record_size, Header, Placement, Side, MAGIC, POSITION_LIMIT, SKIP,
+    VERSION,
+};
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
+use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::time::{Duration, Instant};
 
-/// "RSHMCHAN", written last when a channel is made.
-const MAGIC: u64 = 0x5253_484d_4348_414e;
-const VERSION: u32 = 3;
 /// How often a sleeping side wakes to check that its peer still lives.
 const LIVENESS_CHECK: Duration = Duration::from_millis(50);
 /// How often a sender that is sending checks that the receiver still lives:
@@ -41,9 +51,6 @@ const LIVENESS_CHECK: Duration = Duration::from_millis(50);
 pub const RECEIVER_PROBE_INTERVAL: Duration = Duration::from_millis(100);
 /// Busy polls before sleeping: enough to catch a peer that answers within microseconds.
 const SPINS: u32 = 4000;
-/// Positions at or above this are refused (2^63 bytes at 10 GB/s is 29 years).
-const POSITION_LIMIT: u64 = 1 << 63;
-
 /// Which channel to make or open: its key (or path), the mode of a new
 /// one, and whether to refuse one made or owned by another user.
 ///
@@ -147,48 +154,6 @@ impl Wait {
     }
 }
 
-/// A side's position, alone on its cache line: written at every message.
-#[repr(C, align(64))]
-struct Position {
-    /// Bytes this side has moved through the ring, ever: the sender's head, the receiver's tail.
-    value: AtomicU64,
-}
-
-/// A side's control words, on a line of their own: written rarely, so that
-/// reading the peer's (at every message) costs no cache-line transfer.
-#[repr(C, align(64))]
-struct Side {
-    /// The process holding this end ([`ProcessId::pack`]), or 0; claimed with a compare-and-swap.
-    holder: AtomicU64,
-    /// The holder's PID namespace (written after it claimed the end).
-    namespace: AtomicU64,
-    /// The holder word again, written after `namespace`: a namespace record is
-    /// the current holder's only if this equals `holder`.
-    namespace_of: AtomicU64,
-    /// Bumped when this side moves while the peer sleeps: the peer's futex word.
-    signal: AtomicU32,
-    /// Set while this side sleeps waiting for the peer.
-    sleeping: AtomicU32,
-    /// Set when this side closed the channel.
-    closed: AtomicU32,
-}
-
-#[repr(C, align(64))]
-struct Header {
-    magic: AtomicU64,
-    version: AtomicU32,
-    header_size: AtomicU32,
-    capacity: AtomicU64,
-    head: Position,
-    tail: Position,
-    sender: Side,
-    receiver: Side,
-}
-
-/// The header's size: the ring starts right after it.
-pub const CHANNEL_HEADER_SIZE: usize = 320;
-const _: () = assert!(std::mem::size_of::<Header>() == CHANNEL_HEADER_SIZE);
-
 /// A channel end (see the module documentation). One end is used by one
 /// thread at a time (`send` and `recv` take `&mut self`).
 ///
@@ -209,6 +174,8 @@ pub struct Channel {
     peer_position: u64,
     /// When the sender last checked that the receiver lives (coarse monotonic ns).
     last_probe: u64,
+    /// What this end has lent out of the ring (zero-copy), if anything.
+    lent: lend::Lent,
 }
 
 // SAFETY: every header field is an atomic; the ring is shared memory whose use
@@ -225,10 +192,6 @@ fn named_call(call: &'static str) -> Call {
 
 fn corrupt(call: Call, reason: Message) -> Error {
     Error::new(ErrorKind::Corrupt, call, reason)
-}
-
-fn record_size(len: usize) -> u64 {
-    8 + (len as u64).div_ceil(8) * 8
 }
 
 impl Channel {
@@ -398,6 +361,7 @@ impl Channel {
             position: 0,
             peer_position: 0,
             last_probe: sys::coarse_now_ns(),
+            lent: lend::Lent::Nothing,
         })
     }
 
@@ -634,22 +598,46 @@ impl Channel {
     pub fn send(&mut self, message: &[u8], timeout: Option<Duration>) -> Result<()> {
         let len = message.len();
         let call = || ch_call("channel_send", len);
-        if self.role != Role::Sender {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                call(),
-                msg!("this is the receiving end"),
-            ));
-        }
-        let need = record_size(len);
-        if len > u32::MAX as usize || need > self.capacity {
+        self.check_role(Role::Sender, call)?;
+        self.check_nothing_lent(call)?;
+        let record = record_size(len);
+        if len > u32::MAX as usize || record > self.capacity {
             let reason = msg!(
                 "a message may hold at most {} bytes in this channel",
                 self.capacity - 8
             );
             return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
         }
-        self.check_limit(call(), need)?;
+        let placement = self.make_room(len, record, timeout)?;
+        // SAFETY: the record's bytes lie in the free part of the ring, which only the sender writes.
+        unsafe { self.copy_in(placement.at + 8, message.as_ptr(), len) };
+        self.finish_record(placement, len)
+    }
+
+    /// `InvalidArgument` unless this end is `role`.
+    fn check_role(&self, role: Role, call: impl Fn() -> Call) -> Result<()> {
+        if self.role == role {
+            return Ok(());
+        }
+        let reason = match self.role {
+            Role::Sender => msg!("this is the sending end"),
+            Role::Receiver => msg!("this is the receiving end"),
+        };
+        Err(Error::new(ErrorKind::InvalidArgument, call(), reason))
+    }
+
+    /// Waits until a record of `record` bytes (for a message of `len`) fits,
+    /// and says where it goes. Checks on the way that the receiver has not
+    /// closed and (every RECEIVER_PROBE_INTERVAL) that it lives.
+    fn make_room(
+        &mut self,
+        len: usize,
+        record: u64,
+        timeout: Option<Duration>,
+    ) -> Result<Placement> {
+        let call = || ch_call("channel_send", len);
+        let placement = Placement::of(self.position, record, self.capacity);
+        self.check_limit(call(), placement.need)?;
         if self.peer().closed.load(Acquire) != 0 {
             return Err(self.closed(call()));
         }
@@ -661,33 +649,41 @@ impl Channel {
         let head = self.position;
         // Free bytes by a tail read earlier (the real tail can only be further on).
         let free = |tail: u64| self.capacity - (head - tail);
-        if free(self.peer_position) < need {
+        if free(self.peer_position) < placement.need {
             self.peer_position = self.read_tail(call)?;
         }
-        if free(self.peer_position) < need {
+        if free(self.peer_position) < placement.need {
             let tail = &self.header().tail.value;
             // A bogus tail only wakes this wait; read_tail checks it below.
             let room = || {
                 self.capacity
                     .saturating_sub(head.saturating_sub(tail.load(Acquire)))
-                    >= need
+                    >= placement.need
             };
             self.wait_until(Wait::Send, len, timeout, room)?;
             self.peer_position = self.read_tail(call)?;
         }
-        let next = head + need;
-        // The word after this message: zero it when it lies in free space (old
-        // bytes live there); when the ring is exactly full it is the receiver's
-        // unread word, which the receiver zeroes once read.
+        Ok(placement)
+    }
+
+    /// Publishes a record whose bytes are in place: the word after it is
+    /// zeroed when it lies in free space (old bytes live there), then the
+    /// length word is written, then the skip marker before it, if any (each
+    /// last, with Release: the receiver polls them), then the new head.
+    fn finish_record(&mut self, placement: Placement, len: usize) -> Result<()> {
+        let next = placement.at + record_size(len);
+        // When the ring is exactly full the word after is the receiver's unread
+        // word, which the receiver zeroes once read.
         if self.capacity - (next - self.peer_position) < 8 {
-            self.peer_position = self.read_tail(call)?;
+            self.peer_position = self.read_tail(|| ch_call("channel_send", len))?;
         }
-        // SAFETY: the record fits the free part of the ring, which only the sender writes.
-        unsafe { self.copy_in(head + 8, message.as_ptr(), len) };
         if self.capacity - (next - self.peer_position) >= 8 {
             self.word(next).store(0, Relaxed);
         }
-        self.word(head).store(len as u64 + 1, Release);
+        self.word(placement.at).store(len as u64 + 1, Release);
+        if let Some(from) = placement.skip_from {
+            self.word(from).store(SKIP, Release);
+        }
         self.publish(next);
         Ok(())
     }
@@ -709,25 +705,9 @@ impl Channel {
     ) -> Result<usize> {
         let cap = buf.len();
         let call = || ch_call("channel_recv", cap);
-        if self.role != Role::Receiver {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                call(),
-                msg!("this is the sending end"),
-            ));
-        }
-        let tail = self.position;
-        let word = self.word(tail);
-        if word.load(Acquire) == 0 {
-            let head = &self.header().head.value;
-            // Spinning polls the word alone (one cache line); a sleeper also checks
-            // the head, which pairs with the sender's publish against a lost wakeup.
-            // A bogus head only wakes this wait: an empty word is then Corrupt below.
-            let ready = || word.load(Acquire) != 0 || head.load(SeqCst) > tail;
-            self.wait_until(Wait::Recv, cap, timeout, ready)?;
-        }
-        // The sender sets the word before it moves the head: either way the word is set now.
-        let len = self.message_len(word.load(Acquire), cap)?;
+        self.check_role(Role::Receiver, call)?;
+        self.check_nothing_lent(call)?;
+        let (at, len) = self.next_message(Wait::Recv, cap, timeout)?;
         if len > cap {
             let reason = msg!(
                 "the next message holds {} bytes, more than the buffer's {}; it stays in the channel",
@@ -736,13 +716,79 @@ impl Channel {
             );
             return Err(Error::new(ErrorKind::OutOfBounds, call(), reason));
         }
-        let need = record_size(len);
-        self.check_limit(call(), need)?;
-        // SAFETY: len <= cap, and the record lies in the ring from the private, aligned tail.
-        unsafe { self.copy_out(tail + 8, buf.as_mut_ptr().cast(), len) };
-        word.store(0, Relaxed);
-        self.publish(tail + need);
+        // SAFETY: len <= cap, and the record lies in the ring from the private, aligned position.
+        unsafe { self.copy_out(at + 8, buf.as_mut_ptr().cast(), len) };
+        self.consume(at, len);
         Ok(len)
+    }
+
+    /// The next message's position and length, once one is there: waits (at
+    /// most `timeout`) while the ring is empty, and steps over skip markers.
+    /// Every word is read at this end's own, aligned position.
+    fn next_message(
+        &mut self,
+        wait: Wait,
+        cap: usize,
+        timeout: Option<Duration>,
+    ) -> Result<(u64, usize)> {
+        let call = || ch_call(wait.call(), cap);
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut woken = false;
+        loop {
+            let tail = self.position;
+            let word = self.word(tail);
+            match word.load(Acquire) {
+                0 if woken => {
+                    let reason = msg!(
+                        "the sender's head claims a message at {} that is not there",
+                        tail
+                    );
+                    return Err(corrupt(call(), reason));
+                }
+                0 => {
+                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                    if left.is_some_and(|left| left.is_zero()) && timeout != Some(Duration::ZERO) {
+                        return Err(Error::new(
+                            ErrorKind::TimedOut,
+                            call(),
+                            wait.missed(timeout.unwrap_or_default()),
+                        ));
+                    }
+                    let head = &self.header().head.value;
+                    // Spinning polls the word alone (one cache line); a sleeper also checks
+                    // the head, which pairs with the sender's publish against a lost wakeup.
+                    let ready = || word.load(Acquire) != 0 || head.load(SeqCst) > tail;
+                    self.wait_until(wait, cap, left, ready)?;
+                    woken = true;
+                }
+                SKIP => {
+                    let to_end = self.capacity - tail % self.capacity;
+                    if to_end == self.capacity {
+                        return Err(corrupt(
+                            call(),
+                            msg!("a skip marker at the start of the ring"),
+                        ));
+                    }
+                    // The record follows at the lap's start (its word was written before the
+                    // marker); a second marker there would be Corrupt, so this loops once.
+                    self.check_limit(call(), to_end)?;
+                    word.store(0, Relaxed);
+                    self.publish(tail + to_end);
+                    woken = false;
+                }
+                word => {
+                    let len = self.message_len(word, cap)?;
+                    self.check_limit(call(), record_size(len))?;
+                    return Ok((tail, len));
+                }
+            }
+        }
+    }
+
+    /// Takes the message at `at` of `len` bytes off the ring: its word zeroed, the tail moved.
+    fn consume(&mut self, at: u64, len: usize) {
+        self.word(at).store(0, Relaxed);
+        self.publish(at + record_size(len));
     }
 
     /// The length of the message a length word announces, checked against the ring.
@@ -764,10 +810,22 @@ impl Channel {
         if self.role != Role::Receiver {
             return None;
         }
-        match self.word(self.position).load(Acquire) {
-            0 => None,
+        let mut at = self.position;
+        let mut word = self.word(at).load(Acquire);
+        if word == SKIP {
+            at += self.capacity - at % self.capacity;
+            word = self.word(at).load(Acquire);
+        }
+        match word {
+            0 | SKIP => None,
             word => self.message_len(word, 0).ok(),
         }
+    }
+
+    /// The largest message [`reserve`](Self::reserve) lends: half the ring (in
+    /// 8-byte words), less the record's 8-byte length word.
+    pub fn max_reservation(&self) -> usize {
+        (largest_whole_record(self.capacity) - 8) as usize
     }
 }
 

@@ -1,0 +1,243 @@
+//! Zero-copy messages: the sender reserves room in the ring, writes its
+//! message there in place and commits it; the receiver peeks at the next
+//! message in place and releases it. A reservation is always one piece (of
+//! at most half the ring: see `Channel::max_reservation`), placed after a
+//! skip marker when it would cross the ring's end.
+//!
+//! A reservation that is never committed (dropped, or its sender closed or
+//! died) never shows as a message: the length word is written at commit, last.
+//! Calls out of order (commit without reserve, a second peek, recv while a
+//! message is lent, ...) are `InvalidArgument`, never corruption.
+//!
+//! Trust: the bytes a peek lends are still in shared memory, where a hostile
+//! sender can change them while they are read: validate a copy of what you
+//! validate, never the lent bytes themselves.
+
+use super::layout::{largest_whole_record, record_size, Placement};
+use super::{ch_call, Channel, Role, Wait};
+use crate::error::{msg, Call, Error, ErrorKind, Result};
+use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+/// What an end has lent out of its ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lent {
+    Nothing,
+    /// The sender reserved `len` bytes at `placement`.
+    Reserved {
+        placement: Placement,
+        len: usize,
+    },
+    /// The receiver lends the message of `len` bytes at `at`.
+    Peeked {
+        at: u64,
+        len: usize,
+    },
+}
+
+/// Room reserved in the ring, written in place: commit it with
+/// [`commit`](Reservation::commit); dropped, it is given back unsent.
+#[derive(Debug)]
+pub struct Reservation<'a> {
+    channel: &'a mut Channel,
+    bytes: *mut u8,
+    len: usize,
+}
+
+/// The next message, lent in place; dropping it releases it (takes it off the ring).
+#[derive(Debug)]
+pub struct Peeked<'a> {
+    channel: &'a mut Channel,
+    bytes: *const u8,
+    len: usize,
+}
+
+impl Channel {
+    /// `InvalidArgument` if this end has lent something that must be given back first.
+    pub(super) fn check_nothing_lent(&self, call: impl Fn() -> Call) -> Result<()> {
+        let reason = match self.lent {
+            Lent::Nothing => return Ok(()),
+            Lent::Reserved { .. } => msg!("a reservation is open: commit it (or drop it) first"),
+            Lent::Peeked { .. } => msg!("a message is lent: release it first"),
+        };
+        Err(Error::new(ErrorKind::InvalidArgument, call(), reason))
+    }
+
+    /// Reserves room for a message of `len` bytes (at most
+    /// [`max_reservation`](Self::max_reservation)) in one piece of the ring,
+    /// waiting for it at most `timeout`, as `send` waits.
+    ///
+    /// ```
+    /// use rshm::{Channel, ChannelOptions, Role};
+    /// let mut tx = Channel::create(ChannelOptions::new().remove_on_close(true), 4096, Role::Sender)?;
+    /// let mut room = tx.reserve(5, None)?;
+    /// room.copy_from_slice(b"hello");
+    /// room.commit(5)?;
+    /// # Ok::<(), rshm::Error>(())
+    /// ```
+    pub fn reserve(&mut self, len: usize, timeout: Option<Duration>) -> Result<Reservation<'_>> {
+        let call = || ch_call("channel_reserve", len);
+        self.check_role(Role::Sender, call)?;
+        self.check_nothing_lent(call)?;
+        let record = record_size(len);
+        if len > self.max_reservation() || record > largest_whole_record(self.capacity) {
+            let reason = msg!(
+                "a reservation may hold at most {} bytes in this channel (half its ring, less the 8-byte length word)",
+                self.max_reservation()
+            );
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
+        }
+        let placement = self.make_room(len, record, timeout)?;
+        self.lent = Lent::Reserved { placement, len };
+        // SAFETY: the reserved record lies in one piece of the ring (placement), after its word.
+        let bytes = unsafe { self.ring().add((placement.at % self.capacity) as usize + 8) };
+        Ok(Reservation {
+            channel: self,
+            bytes,
+            len,
+        })
+    }
+
+    /// Commits the first `len` bytes of the open reservation as a message
+    /// (`len` at most what was reserved). For a reservation given up with
+    /// [`Reservation::into_raw`]; a `Reservation` commits itself.
+    pub fn commit(&mut self, len: usize) -> Result<()> {
+        let call = || ch_call("channel_commit", len);
+        let Lent::Reserved {
+            placement,
+            len: reserved,
+        } = self.lent
+        else {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                call(),
+                msg!("nothing is reserved: reserve first"),
+            ));
+        };
+        if len > reserved {
+            let reason = msg!(
+                "{} bytes committed, more than the {} reserved",
+                len,
+                reserved
+            );
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
+        }
+        self.lent = Lent::Nothing;
+        self.finish_record(placement, len)
+    }
+
+    /// Lends the next message in place, waiting for one at most `timeout`,
+    /// as `recv` waits; release it to take it off the ring. A message longer
+    /// than half the ring (only `send` takes those) may wrap around the ring's
+    /// end: it cannot be lent in one piece, and is `OutOfBounds` (receive it
+    /// with `recv`).
+    pub fn peek(&mut self, timeout: Option<Duration>) -> Result<Peeked<'_>> {
+        let call = || ch_call("channel_peek", 0);
+        self.check_role(Role::Receiver, call)?;
+        self.check_nothing_lent(call)?;
+        let (at, len) = self.next_message(Wait::Recv, 0, timeout)?;
+        if at % self.capacity + record_size(len) > self.capacity {
+            let reason = msg!(
+                "the next message ({} bytes) wraps around the ring's end and cannot be lent in one piece: receive it",
+                len
+            );
+            return Err(Error::new(ErrorKind::OutOfBounds, call(), reason));
+        }
+        self.lent = Lent::Peeked { at, len };
+        // SAFETY: the record lies in one piece of the ring (checked above), after its word.
+        let bytes = unsafe { self.ring().add((at % self.capacity) as usize + 8) };
+        Ok(Peeked {
+            channel: self,
+            bytes,
+            len,
+        })
+    }
+
+    /// Takes the lent message off the ring. For a message given up with
+    /// [`Peeked::into_raw`]; a `Peeked` releases itself when dropped.
+    pub fn release(&mut self) -> Result<()> {
+        let Lent::Peeked { at, len } = self.lent else {
+            let reason = msg!("no message is lent: peek first");
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                ch_call("channel_release", 0),
+                reason,
+            ));
+        };
+        self.lent = Lent::Nothing;
+        self.consume(at, len);
+        Ok(())
+    }
+}
+
+impl<'a> Reservation<'a> {
+    /// Commits the first `len` bytes (at most the length reserved) as a message.
+    pub fn commit(self, len: usize) -> Result<()> {
+        let channel = self.give_up();
+        channel.commit(len)
+    }
+
+    /// Keeps the reservation open and gives up the guard: the raw start of the
+    /// reserved bytes, valid until [`Channel::commit`] (or until the channel
+    /// is used otherwise).
+    pub fn into_raw(self) -> *mut u8 {
+        let bytes = self.bytes;
+        self.give_up();
+        bytes
+    }
+
+    /// The channel, with the reservation still open: the guard goes without
+    /// its Drop (which would give the reservation back).
+    fn give_up(self) -> &'a mut Channel {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: the reference is moved out of `this`, which is never used or dropped
+        // again, so it stays the only one.
+        unsafe { std::ptr::read(&this.channel) }
+    }
+}
+
+impl Deref for Reservation<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the reserved bytes lie in the ring, lent to this guard alone.
+        unsafe { std::slice::from_raw_parts(self.bytes, self.len) }
+    }
+}
+
+impl DerefMut for Reservation<'_> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as above; only the sender writes this part of the ring until it commits.
+        unsafe { std::slice::from_raw_parts_mut(self.bytes, self.len) }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        // Given back unsent: no word was written, so nothing shows.
+        self.channel.lent = Lent::Nothing;
+    }
+}
+
+impl Peeked<'_> {
+    /// Keeps the message lent and gives up the guard: the raw start and length
+    /// of its bytes, valid until [`Channel::release`].
+    pub fn into_raw(self) -> (*const u8, usize) {
+        let this = std::mem::ManuallyDrop::new(self);
+        (this.bytes, this.len)
+    }
+}
+
+impl Deref for Peeked<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the message's bytes lie in the ring; the sender does not write them
+        // until they are released (a hostile one might: see the module documentation).
+        unsafe { std::slice::from_raw_parts(self.bytes, self.len) }
+    }
+}
+
+impl Drop for Peeked<'_> {
+    fn drop(&mut self) {
+        let _ = self.channel.release();
+    }
+}
