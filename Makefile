@@ -27,7 +27,7 @@ STATIC   := $(RELEASE)/librshm.a
 PRELOAD  := $(RELEASE)/librshm_preload.so
 COMMAND  := $(RELEASE)/rshm
 RUST_SOURCES := $(shell find src rshm/src compat/src preload/src cli/src -name '*.rs') \
-                Cargo.toml Cargo.lock build.rs $(wildcard */Cargo.toml)
+                Cargo.toml Cargo.lock build.rs $(wildcard */build.rs) $(wildcard */Cargo.toml)
 # The system libraries librshm.a needs, as rustc reports them.
 STATIC_LIBS  := target/native-static-libs
 
@@ -101,6 +101,11 @@ $(CTESTS)/leaky: tests/preload/leaky.c
 	$(CC) -std=c11 $(WARN) $(CFLAGS) $< -o $@
 $(CTESTS)/preload_threads: tests/preload/threads.c
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -pthread $< -o $@
+
+# The rules above that have no mkdir of their own: any of them may run first.
+$(COMPAT_BINS) $(PRELOAD_BINS) $(CTESTS)/stress: | $(CTESTS)
+$(CTESTS):
+	mkdir -p $@
 
 $(CTESTS)/stress: tests/stress/stress.c include/rshm.h $(SHARED)
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
@@ -188,8 +193,9 @@ install: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS)
 		rshm.pc.in > $(PCDIR)/rshm.pc
 	@echo "installed under $(DESTDIR)$(PREFIX); run ldconfig if $(PREFIX)/lib is in the loader's path"
 
+# ldconfig, run on $(LIBDIR), adds the preload's soname link: it goes too.
 uninstall:
-	rm -f $(INSTALLED)
+	rm -f $(INSTALLED) $(LIBDIR)/librshm_preload.so.0
 	-rmdir $(INCDIR) 2>/dev/null
 
 # ---- benchmarks: see docs/benchmarks.md ----

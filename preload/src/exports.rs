@@ -4,7 +4,7 @@
 //! validation the environment chose, and adds only the trace and the leak
 //! bookkeeping; errno and results are glibc's.
 
-use crate::settings::settings;
+use crate::settings;
 use crate::{leaks, trace};
 use libc::{c_char, c_int, c_void, key_t, shmid_ds};
 use rshm::error::{Call, PathText};
@@ -20,7 +20,7 @@ fn errno_call<T>(failed: T, body: impl FnOnce() -> rshm::Result<T>) -> T {
 pub extern "C" fn ftok(path: *const c_char, proj_id: c_int) -> key_t {
     errno_call(-1, || {
         // SAFETY: path comes from the caller as for ftok(3); the kernel checks it.
-        let result = unsafe { rshm_compat::ftok(path, proj_id, settings().validation) };
+        let result = unsafe { rshm_compat::ftok(path, proj_id, settings::validation()) };
         if trace::enabled() {
             let errno = result.as_ref().err().map(|error| Errno::new(error.errno()));
             // SAFETY: path was just handed to stat(2), which gave errno (or the strict check
@@ -37,10 +37,10 @@ pub extern "C" fn ftok(path: *const c_char, proj_id: c_int) -> key_t {
 #[no_mangle]
 pub extern "C" fn shmget(key: key_t, size: usize, shmflg: c_int) -> c_int {
     errno_call(-1, || {
-        let result = rshm_compat::shmget(key, size, shmflg, settings().validation);
+        let result = rshm_compat::shmget(key, size, shmflg, settings::validation());
         let call = Call::Shmget { key, size, shmflg };
         trace::result(&call, &result, "-1", |&id| Value::Int(id.into()));
-        if let (true, Ok(id)) = (settings().leak_check, &result) {
+        if let (true, Ok(id)) = (settings::leak_check(), &result) {
             leaks::note(*id, Key::from_raw(key), size, shmflg);
         }
         result
@@ -51,7 +51,7 @@ pub extern "C" fn shmget(key: key_t, size: usize, shmflg: c_int) -> c_int {
 pub extern "C" fn shmat(shmid: c_int, shmaddr: *const c_void, shmflg: c_int) -> *mut c_void {
     errno_call(usize::MAX as *mut c_void, || {
         // SAFETY: the address range is the caller's, as with shmat(2).
-        let result = unsafe { rshm_compat::shmat(shmid, shmaddr, shmflg, settings().validation) };
+        let result = unsafe { rshm_compat::shmat(shmid, shmaddr, shmflg, settings::validation()) };
         let call = Call::Shmat {
             shmid,
             addr: shmaddr as usize,

@@ -1,6 +1,18 @@
 //! `RSHM_LEAK_CHECK`: remembers the segments this process creates and, at
-//! exit, reports those neither removed nor attached by any other process.
-//! The record is a fixed, lock-free table, safe across threads and fork.
+//! exit, reports those it leaked. The record is a fixed, lock-free table,
+//! safe across threads, fork and signal handlers.
+//!
+//! At exit, each segment this process created is, by what the kernel says of it:
+//! - gone or marked for removal (`IPC_RMID`): not leaked;
+//! - handed off, when another process attached it: attached now more often than
+//!   by this process (`shm_nattch`), or last attached or detached by another
+//!   process (`shm_lpid`, which a forked child that held it also sets). Handing
+//!   a segment to others to remove (as PostgreSQL does with its dynamic shared
+//!   memory) is deliberate: counted in the summary, not reported;
+//! - leaked otherwise: nobody but this process ever attached it, and it stays.
+//!
+//! A process that created no segment says nothing (most processes of a
+//! traced program never touch shared memory).
 
 use rshm::error::Call;
 use rshm::{Key, Segment};
@@ -67,16 +79,21 @@ pub fn note(shmid: i32, key: Key, size: usize, shmflg: i32) {
 extern "C" fn at_exit() {
     // SAFETY: getpid cannot fail.
     let me = unsafe { libc::getpid() };
-    let (mut made, mut leaked) = (0, 0);
+    let (mut made, mut leaked, mut handed_off) = (0, 0, 0);
     for created in recorded().filter(|c| c.pid.load(Ordering::Relaxed) == me) {
         made += 1;
         let shmid = created.shmid.load(Ordering::Relaxed);
-        let Ok(info) = Segment::from_id(shmid).stat() else {
+        let segment = Segment::from_id(shmid);
+        let Ok(info) = segment.stat() else {
             continue; // removed and gone
         };
-        let ours = Segment::from_id(shmid).attachments_in_this_process() as u64;
-        if info.cpid != me || info.marked_for_removal || info.nattch > ours {
-            continue; // another segment under a reused id, removed, or in use by another process
+        if info.cpid != me || info.marked_for_removal {
+            continue; // another segment under a reused id, or removed
+        }
+        let ours = segment.attachments_in_this_process() as u64;
+        if info.nattch > ours || (info.lpid != 0 && info.lpid != me) {
+            handed_off += 1;
+            continue;
         }
         leaked += 1;
         let call = Call::Shmget {
@@ -89,9 +106,19 @@ extern "C" fn at_exit() {
             info.key, info.size
         ));
     }
-    crate::trace::report(format_args!(
-        "leak check: {leaked} of the {made} segments this process created leaked"
-    ));
+    if made == 0 {
+        return;
+    }
+    if handed_off == 0 {
+        crate::trace::report(format_args!(
+            "leak check: {leaked} of the {made} segments this process created leaked"
+        ));
+    } else {
+        crate::trace::report(format_args!(
+            "leak check: {leaked} of the {made} segments this process created leaked; \
+             {handed_off} handed off to other processes"
+        ));
+    }
 }
 
 /// Registers the report to run at exit.

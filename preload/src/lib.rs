@@ -3,8 +3,10 @@
 //!
 //! By default every call behaves exactly as glibc's; `RSHM_STRICT=1` applies
 //! rshm's strict validation, `RSHM_TRACE=1` (or `=/path`) logs each call, and
-//! `RSHM_LEAK_CHECK=1` reports at exit the segments this process leaked.
-//! Nothing on a call's success path allocates.
+//! `RSHM_LEAK_CHECK=1` reports at exit the segments this process leaked;
+//! a privileged process (setuid, setgid, capabilities) reads none of them.
+//! No call allocates or takes a lock, failing or traced: the five are
+//! async-signal-safe, as glibc's are, and safe in children of `_Fork`.
 
 // The exports take raw pointers from C, where no call is `unsafe`; each one
 // hands them to rshm's core, which passes them to the kernel (bad ones are EFAULT).
@@ -18,7 +20,8 @@ mod trace;
 /// When the library is loaded, before `main`: reads the settings and, if asked,
 /// registers the leak report for exit.
 extern "C" fn at_load() {
-    if settings::settings().leak_check {
+    settings::load();
+    if settings::leak_check() {
         leaks::report_at_exit();
     }
 }

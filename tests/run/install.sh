@@ -18,6 +18,27 @@ case "$(basename "$real")" in librshm.so.*.*.*) ;; *) fail "librshm.so does not 
 soname=$(readelf -d "$real" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 [ -L "$lib/$soname" ] || fail "no $soname link for the soname"
 
+# ldconfig names each library by its soname (ldconfig -n: links in that folder only; on
+# a copy, so that uninstall is judged on what make install did): librshm's soname must
+# lead to librshm and the preload's to the preload. Were they to share one, every program
+# linked with -lrshm would get its libc calls replaced after the next ldconfig.
+soname_of() { readelf -d "$1" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p'; }
+exports() { nm -D --defined-only "$1" | awk '{ print $3 }'; }
+mkdir "$work/ld" && cp -P "$lib"/*.so* "$work/ld/"
+ldconfig -n "$work/ld"
+[ "$(soname_of "$work/ld/$soname")" = "$soname" ] && exports "$work/ld/$soname" | grep -qx rshm_version \
+    && ! exports "$work/ld/$soname" | grep -qx shmget || fail "after ldconfig, $soname is not librshm"
+preload_soname=$(soname_of "$lib/librshm_preload.so")
+case "$preload_soname" in librshm_preload.so.*) ;; *) fail "the preload has no soname of its own ('$preload_soname')";; esac
+[ -L "$work/ld/$preload_soname" ] && exports "$work/ld/$preload_soname" | grep -qx shmget \
+    && ! exports "$work/ld/$preload_soname" | grep -q '^rshm_' || fail "after ldconfig, $preload_soname is not the preload"
+for link in "$work"/ld/*; do
+    [ -L "$link" ] || continue
+    name=$(basename "$link")
+    case "$name" in librshm.so*) exports "$link" | grep -qx rshm_version || fail "after ldconfig, $name is not librshm";; esac
+    [ "$name" = librshm.so ] || [ "$(soname_of "$link")" = "$name" ] || fail "after ldconfig, $name leads to a library named $(soname_of "$link")"
+done
+
 cat > app.c <<'APP'
 #include <stdio.h>
 #include "rshm.h"
@@ -62,4 +83,4 @@ cd "$OLDPWD"
 ${MAKE:-make} --no-print-directory -s uninstall PREFIX="$PREFIX_DIR" > /dev/null
 left=$(find "$PREFIX_DIR" -mindepth 1 -not -type d)
 [ -z "$left" ] || fail "uninstall left: $left"
-echo "install: soname chain, pkg-config builds (shared, static with Libs.private, compat header, preload), the rshm command; uninstall leaves nothing"
+echo "install: soname chain, ldconfig (librshm and the preload each under its own soname), pkg-config builds (shared, static with Libs.private, compat header, preload), the rshm command; uninstall leaves nothing"

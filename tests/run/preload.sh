@@ -2,11 +2,15 @@
 # The preload library on unchanged binaries (make preload-test runs this in a
 # private IPC namespace, with PRELOAD, CTESTS and SEED set).
 set -eu
+tests=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+suid=$(mktemp -d)
+trap 'rm -rf "$work" "$suid"' EXIT
 cd "$work"
 touch shmfile
 fail() { echo "preload-test: $*"; for f in err out; do [ -f $f ] && sed 's/^/  /' $f; done; exit 1; }
+# The test programs that only this scenario runs, built here.
+build() { ${CC:-cc} -std=c11 -Wall -Wextra -Werror -O2 -g -pthread -I"$tests/c" "$@"; }
 
 # 1. The demo, built with plain gcc: its three lines on stdout, five trace lines on stderr.
 LD_PRELOAD=$PRELOAD RSHM_TRACE=1 "$CTESTS/seed_plain" > out 2> err
@@ -59,4 +63,104 @@ grep -q "segments left: 0" out || fail "threads left segments"
 [ "$(grep -c 'shmat(shmid=' threads.log)" -eq $((8 * 300 + 40)) ] || fail "want one trace line per shmat"
 grep -q 'leak check: 0 of the ' threads.log || fail "the threaded run leaked"
 
-echo "preload: demo and trace, trace file, silence, failures, glibc's results (default and strict), ipcmk/ipcs/ipcrm, leak check, threads and fork: all passed"
+# 8. The loader: the preload has a soname of its own (never librshm's), programs linked
+#    against it need that name, and it exports the five calls and nothing else.
+soname=$(readelf -d "$PRELOAD" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p')
+[ "$soname" = librshm_preload.so.0 ] || fail "the preload's soname is '$soname', want librshm_preload.so.0"
+exports=$(readelf --dyn-syms -W "$PRELOAD" | awk '($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" { sub(/@.*/, "", $8); print $8 }' |
+    grep -vx -e _init -e _fini -e _edata -e _end -e __bss_start | sort | tr '\n' ' ')
+[ "$exports" = "ftok shmat shmctl shmdt shmget " ] || fail "the preload exports more than the five calls: $exports"
+chmod 755 "$suid" && mkdir -m 755 "$suid/lib" "$suid/root"
+cp "$PRELOAD" "$suid/lib/librshm_preload.so" && ln -s librshm_preload.so "$suid/lib/librshm_preload.so.0"
+build "$tests/preload/setuid_victim.c" -L"$suid/lib" -Wl,--no-as-needed -lrshm_preload -Wl,--as-needed \
+    -Wl,-rpath,"$suid/lib" -o "$suid/victim"
+readelf -d "$suid/victim" | grep -q 'NEEDED.*\[librshm_preload\.so\.0\]' || fail "a program linked with -lrshm_preload does not need librshm_preload.so.0"
+
+# 9. RSHM_TRACE names stderr or a regular file. Anything else is refused, said once on
+#    stderr, and the program runs untraced: a FIFO without a reader (it used to hang the
+#    first call), a FIFO with one (a reader that leaves would kill with SIGPIPE), a
+#    symbolic link (O_NOFOLLOW: never followed, its target neither created nor written).
+build "$tests/preload/trace_fd.c" -o trace_fd
+refused() { # refused WHAT PATH: the program ran, untraced, and said once why
+    [ "$(cat out)" = done ] || fail "$1: the program did not run through"
+    [ "$(wc -l < err)" -eq 1 ] && grep -q "^rshm\[[0-9]*\]: RSHM_TRACE=$2 refused: .*; not tracing\$" err \
+        || fail "$1: want one line on stderr saying RSHM_TRACE=$2 is refused"
+}
+mkfifo fifo
+status=0
+timeout 10 env LD_PRELOAD="$PRELOAD" RSHM_TRACE="$work/fifo" ./trace_fd steps > out 2> err || status=$?
+[ $status -ne 124 ] || fail "RSHM_TRACE=FIFO without a reader: the program hangs"
+[ $status -eq 0 ] || fail "RSHM_TRACE=FIFO without a reader: exit $status"
+refused "a FIFO without a reader" "$work/fifo"
+exec 3<> fifo # a reader (and writer) that never reads
+timeout 10 env LD_PRELOAD="$PRELOAD" RSHM_TRACE="$work/fifo" ./trace_fd steps > out 2> err || fail "RSHM_TRACE=FIFO with a reader"
+exec 3>&-
+refused "a FIFO with a reader" "$work/fifo"
+ln -s "$work/made-through-link" dangling.log
+: > written-through-link && ln -s "$work/written-through-link" link.log
+LD_PRELOAD=$PRELOAD RSHM_TRACE=$work/dangling.log ./trace_fd steps > out 2> err
+[ ! -e made-through-link ] || fail "RSHM_TRACE=symlink: its target was created"
+refused "a dangling symbolic link" "$work/dangling.log"
+LD_PRELOAD=$PRELOAD RSHM_TRACE=$work/link.log ./trace_fd steps > out 2> err
+[ ! -s written-through-link ] || fail "RSHM_TRACE=symlink: its target was written"
+refused "a symbolic link" "$work/link.log"
+
+# 10. The trace file is opened once (not once a line), on a high descriptor that the
+#     preload checks (device and inode) before each write: a renamed file keeps its
+#     lines, and a program that closes the descriptor and reuses its number gets
+#     nothing in its own file while the trace goes on.
+# 11. Privileged processes: a setuid-root program run by nobody (secure mode: the loader
+#     sets AT_SECURE) ignores RSHM_TRACE, RSHM_STRICT and RSHM_LEAK_CHECK (secure_getenv):
+#     root creates and appends to nothing nobody names. The same program run without
+#     privileges honours them. (The preload is linked, by an absolute RUNPATH: in secure
+#     mode the loader ignores LD_PRELOAD paths with a slash and $ORIGIN.)
+command -v setpriv > /dev/null || fail "setpriv (util-linux) is needed to run a program as nobody"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+chmod 4755 "$suid/victim"
+: > "$suid/root/existing" && chmod 644 "$suid/root/existing"
+as_nobody env RSHM_TRACE="$suid/root/created" RSHM_STRICT=1 RSHM_LEAK_CHECK=1 "$suid/victim" > out 2> err \
+    || fail "the setuid program failed"
+grep -q "^ruid=65534 euid=0 secure=1 " out || fail "the program did not run setuid root in secure mode: this tests nothing"
+grep -q "shmget=$suid/lib/librshm_preload.so" out || fail "the setuid program's shmget is not the preload's"
+[ ! -e "$suid/root/created" ] || fail "setuid: RSHM_TRACE from an unprivileged user made root create a file"
+grep -q "strict=off" out || fail "setuid: RSHM_STRICT from an unprivileged user applied"
+[ ! -s err ] || fail "setuid: the preload wrote to stderr"
+as_nobody env RSHM_TRACE="$suid/root/existing" "$suid/victim" > out 2> err || fail "the setuid program failed"
+[ ! -s "$suid/root/existing" ] || fail "setuid: RSHM_TRACE from an unprivileged user made root append to a file"
+RSHM_TRACE="$suid/root/normal.log" RSHM_STRICT=1 "$suid/victim" > out 2> err || fail "the program, run by root"
+grep -q "^ruid=0 euid=0 secure=0 strict=on " out || fail "without privileges gained, RSHM_STRICT must apply"
+[ "$(grep -c '^rshm\[' "$suid/root/normal.log")" -eq 3 ] || fail "without privileges gained, RSHM_TRACE must trace"
+
+# 12. RSHM_LEAK_CHECK says nothing in a process that created nothing, and a segment that
+#     another process attached was handed off, not leaked.
+LD_PRELOAD=$PRELOAD RSHM_LEAK_CHECK=1 /bin/true > out 2> err
+[ ! -s err ] || fail "a process that created no segment printed a leak summary"
+LD_PRELOAD=$PRELOAD RSHM_LEAK_CHECK=1 ipcs -m > out 2> err
+[ ! -s err ] || fail "a process that only looked at segments printed a leak summary"
+LD_PRELOAD=$PRELOAD RSHM_LEAK_CHECK=1 "$CTESTS/leaky" handoff > out 2> err
+! grep -q 'leak:' err || fail "a segment handed to another process was reported as leaked"
+grep -q 'leak check: 0 of the 1 segments this process created leaked; 1 handed off to other processes$' err \
+    || fail "the hand-off is not in the summary"
+ipcrm -M 0x5253ee02
+
+# 13. Children made by _Fork() and raw clone(), which run no atfork handler, while
+#     threads attach and detach: none hangs in its first call (traced or not).
+build "$tests/preload/fork_children.c" -o fork_children
+LD_PRELOAD=$PRELOAD ./fork_children > out 2> err || fail "_Fork and clone children under the preload"
+LD_PRELOAD=$PRELOAD RSHM_TRACE=$work/fork.log ./fork_children > out 2> err || fail "_Fork and clone children, traced"
+
+# 14. The five calls from signal handlers that interrupt the same calls, failing and
+#     succeeding, untraced, then traced to a file (whole lines only) with the leak check.
+build "$tests/preload/signal_handlers.c" -o signal_handlers
+LD_PRELOAD=$PRELOAD ./signal_handlers 1000 > out 2> err || fail "signal handlers under the preload"
+LD_PRELOAD=$PRELOAD RSHM_TRACE=$work/signals.log RSHM_LEAK_CHECK=1 ./signal_handlers 500 > out 2> err \
+    || fail "signal handlers under the preload, traced"
+{ LC_ALL=C grep 'rshm\[.*rshm\[' signals.log
+  LC_ALL=C grep -v -E -e '^rshm\[[0-9]+\]: leak check: ' \
+    -e '^rshm\[[0-9]+\]: (ftok|shmget|shmat|shmdt|shmctl)\(.*\) = ((-1|\(void \*\)-1) E[A-Z]+ \(.*\)|[0-9][0-9a-fx]*)$' signals.log
+} > torn || true
+[ -s signals.log ] && [ ! -s torn ] || { head -5 torn; fail "signal handlers: no trace, or torn trace lines"; }
+LD_PRELOAD=$PRELOAD RSHM_TRACE=$work/signals.log sh "$tests/run/valgrind-one.sh" ./signal_handlers > out 2> err \
+    || fail "signal handlers under the preload, traced, under valgrind"
+
+echo "preload: demo and trace, trace file, silence, failures, glibc's results (default and strict), ipcmk/ipcs/ipcrm, leak check, threads and fork, soname and exports, refused trace destinations, trace file opened once, setuid, leak hand-off, _Fork/clone children, signal handlers: all passed"
