@@ -198,6 +198,40 @@ uninstall:
 	rm -f $(INSTALLED) $(LIBDIR)/librshm_preload.so.0
 	-rmdir $(INCDIR) 2>/dev/null
 
+# The man page rshm(1) and the shell completions (bash, zsh, fish), which the command
+# generates from the one definition of its command line (cli/src/args.rs), installed and
+# uninstalled with the rest (docs/cli.md).
+MANDIR      := $(DESTDIR)$(PREFIX)/share/man/man1
+BASHCOMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+GENERATED   := target/generated
+COMMAND_DOCS := $(GENERATED)/rshm.1 $(GENERATED)/rshm.bash $(GENERATED)/_rshm $(GENERATED)/rshm.fish
+COMMAND_DOCS_INSTALLED := $(MANDIR)/rshm.1 $(BASHCOMPDIR)/rshm $(ZSHCOMPDIR)/_rshm $(FISHCOMPDIR)/rshm.fish
+.PHONY: install-command-docs uninstall-command-docs
+install: install-command-docs
+uninstall: uninstall-command-docs
+$(GENERATED)/rshm.1: $(COMMAND)
+	@mkdir -p $(@D)
+	$(COMMAND) manpage > $@.tmp && mv $@.tmp $@
+$(GENERATED)/rshm.bash: $(COMMAND)
+	@mkdir -p $(@D)
+	$(COMMAND) completions bash > $@.tmp && mv $@.tmp $@
+$(GENERATED)/_rshm: $(COMMAND)
+	@mkdir -p $(@D)
+	$(COMMAND) completions zsh > $@.tmp && mv $@.tmp $@
+$(GENERATED)/rshm.fish: $(COMMAND)
+	@mkdir -p $(@D)
+	$(COMMAND) completions fish > $@.tmp && mv $@.tmp $@
+install-command-docs: $(COMMAND_DOCS)
+	install -d $(MANDIR) $(BASHCOMPDIR) $(ZSHCOMPDIR) $(FISHCOMPDIR)
+	install -m 0644 $(GENERATED)/rshm.1 $(MANDIR)/rshm.1
+	install -m 0644 $(GENERATED)/rshm.bash $(BASHCOMPDIR)/rshm
+	install -m 0644 $(GENERATED)/_rshm $(ZSHCOMPDIR)/_rshm
+	install -m 0644 $(GENERATED)/rshm.fish $(FISHCOMPDIR)/rshm.fish
+uninstall-command-docs:
+	rm -f $(COMMAND_DOCS_INSTALLED)
+
 # ---- benchmarks: see docs/benchmarks.md ----
 bench: $(SHARED)
 	@mkdir -p target/bench

@@ -25,6 +25,7 @@
 
 pub mod error;
 mod flags;
+pub mod ipc;
 mod key;
 mod options;
 pub mod process;

@@ -308,6 +308,103 @@ pub(crate) fn coarse_now_ns() -> u64 {
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
+// ---- The inventory of SysV objects (`ipc/`): semaphore sets and message queues. ----
+
+/// `semctl(2)` on semaphore `semnum` of set `id` (or on table index `id`,
+/// for `SEM_STAT_ANY`): `GETPID`, `GETNCNT`, `GETZCNT`, `GETVAL` take no
+/// argument; `GETALL`, `SEM_STAT_ANY`, `IPC_INFO` and `SEM_INFO` a buffer;
+/// `IPC_RMID` nothing.
+///
+/// # Safety
+/// `arg` is what `cmd` expects: 0, or the address of a buffer the kernel may
+/// fill (`semid_ds`, `seminfo`, or `nsems` values of `u16` for `GETALL`).
+#[inline]
+pub(crate) unsafe fn semctl_at(
+    id: c_int,
+    semnum: c_int,
+    cmd: c_int,
+    arg: usize,
+) -> Result<c_int, Errno> {
+    // SAFETY: forwarded contract; the kernel copies to user memory with fault checks.
+    let ret = unsafe { libc::syscall(libc::SYS_semctl, id, semnum, cmd, arg) };
+    if ret == -1 {
+        Err(last_errno())
+    } else {
+        Ok(ret as c_int)
+    }
+}
+
+/// `msgctl(2)`: `cmd` on queue `id` (or on table index `id`, for
+/// `MSG_STAT_ANY`), with `buf` as the kernel reads or writes it.
+///
+/// # Safety
+/// `buf` is NULL (`IPC_RMID`) or valid for the structure `cmd` fills
+/// (`msqid_ds` for `MSG_STAT_ANY` and `IPC_STAT`, `msginfo` for `IPC_INFO`
+/// and `MSG_INFO`).
+#[inline]
+pub(crate) unsafe fn msgctl(id: c_int, cmd: c_int, buf: *mut c_void) -> Result<c_int, Errno> {
+    // SAFETY: forwarded contract; the kernel copies to user memory with fault checks.
+    let ret = unsafe { libc::syscall(libc::SYS_msgctl, id, cmd, buf) };
+    if ret == -1 {
+        Err(last_errno())
+    } else {
+        Ok(ret as c_int)
+    }
+}
+
+/// `msgget(2)`: the queue for `key`, created as `flags` says (the tests make queues with it).
+#[cfg(test)]
+pub(crate) fn msgget(key: libc::key_t, flags: c_int) -> Result<c_int, Errno> {
+    // SAFETY: msgget takes no pointers.
+    let ret = unsafe { libc::syscall(libc::SYS_msgget, key, flags) };
+    if ret == -1 {
+        Err(last_errno())
+    } else {
+        Ok(ret as c_int)
+    }
+}
+
+/// `msgsnd(2)` of one message of type 1 holding `text`, without waiting (tests).
+#[cfg(test)]
+pub(crate) fn msgsnd(id: c_int, text: &[u8]) -> Result<(), Errno> {
+    let mut message = (1 as libc::c_long).to_ne_bytes().to_vec();
+    message.extend_from_slice(text);
+    // SAFETY: message holds an mtype followed by text.len() bytes, as msgsnd reads them.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_msgsnd,
+            id,
+            message.as_ptr(),
+            text.len(),
+            libc::IPC_NOWAIT,
+        )
+    };
+    if ret == -1 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// Clock ticks per second (`sysconf(_SC_CLK_TCK)`): the unit of a process's
+/// start time in `/proc/ID/stat`.
+pub(crate) fn clock_ticks_per_second() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as u64
+    } else {
+        100
+    }
+}
+
+/// The caller's effective user id (`geteuid(2)`, which cannot fail).
+#[inline]
+pub(crate) fn effective_uid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// `MADV_POPULATE_READ` and `MADV_POPULATE_WRITE` (Linux 5.14), which the libc crate does not name.
 pub(crate) const MADV_POPULATE_READ: c_int = 22;
 pub(crate) const MADV_POPULATE_WRITE: c_int = 23;

@@ -78,6 +78,21 @@ LD_PRELOAD="$lib/librshm_preload.so" RSHM_TRACE=1 ./plain 2>&1 | grep -q "shmget
 # The command.
 "$PREFIX_DIR/bin/rshm" --help | grep -q "Exit codes" || fail "the rshm command is not installed"
 
+# ---- the rshm command's man page and shell completions (docs/cli.md) ----
+# Installed where man, bash-completion, zsh and fish look under the prefix; the page renders
+# without a warning; make uninstall removes them (the check below finds anything left).
+share="$PREFIX_DIR/share"
+for file in man/man1/rshm.1 bash-completion/completions/rshm zsh/site-functions/_rshm \
+            fish/vendor_completions.d/rshm.fish; do
+    [ -s "$share/$file" ] || fail "make install did not install share/$file"
+done
+warnings=$(MANWIDTH=80 man --warnings -P cat -l "$share/man/man1/rshm.1" 2>&1 > /dev/null) \
+    || fail "man -l cannot render the installed rshm.1"
+[ -z "$warnings" ] || fail "the installed rshm.1 renders with warnings: $warnings"
+grep -q '^#compdef rshm' "$share/zsh/site-functions/_rshm" || fail "_rshm is not a zsh completion"
+bash -n "$share/bash-completion/completions/rshm" || fail "the bash completion does not parse"
+# ---- end of the man page and completions ----
+
 # make uninstall removes exactly what make install put there.
 cd "$OLDPWD"
 ${MAKE:-make} --no-print-directory -s uninstall PREFIX="$PREFIX_DIR" > /dev/null
