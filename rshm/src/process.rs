@@ -259,6 +259,12 @@ mod tests {
         assert_eq!(main.liveness(), Liveness::Alive);
         let other = std::thread::spawn(ProcessId::this_thread).join().unwrap();
         assert_ne!(other.id, main.id);
+        // join returns once the thread cleared its id, which the kernel does
+        // before it takes the thread out of /proc: give the exit a moment.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while other.liveness() == Liveness::Alive && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         assert_eq!(
             other.liveness(),
             Liveness::Dead,
