@@ -33,7 +33,7 @@ STATIC_LIBS  := target/native-static-libs
 
 .PHONY: all run test header examples install uninstall clean bench fuzz fuzz-differential fuzz-c stress miri \
         runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
-        docs-test
+        docs-test cpp-test cmake-test c89-test install-cxx-cmake uninstall-cxx-cmake
 
 all: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) examples
 
@@ -64,7 +64,7 @@ $(EXAMPLES)/%: c_examples/%.c c_examples/message.h include/rshm.h $(SHARED)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
 
-$(EXAMPLES)/%: c_examples/%.cpp include/rshm.h $(SHARED)
+$(EXAMPLES)/%: c_examples/%.cpp include/rshm.h include/rshm.hpp $(SHARED)
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(WARN) $(CFLAGS) -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
 
@@ -112,7 +112,7 @@ $(CTESTS)/stress: tests/stress/stress.c include/rshm.h $(SHARED)
 
 # ---- the tests ----
 test: runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
-      docs-test
+      docs-test cpp-test cmake-test c89-test
 	@echo "make test: all passed"
 
 # The runner itself: a scenario that leaves a SysV object behind fails.
@@ -146,6 +146,15 @@ valgrind-test: $(CTEST_BINS) $(EXAMPLE_BINS) $(PRELOAD_BINS)
 # Every C and C++ snippet of the README and docs/, built with $(WARN) and run.
 docs-test: $(SHARED) include/rshm.h
 	@CC="$(CC)" CXX="$(CXX)" CFLAGS="$(CFLAGS)" $(RUN)/isolated.sh sh $(RUN)/docs.sh $(RELEASE) README.md docs/*.md
+# Against a scratch install: the C++ layer (C++17 and C++20, sanitizers, -fno-exceptions),
+# a CMake project on the CMake package, and a C89 program.
+INSTALL_DEPS := $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS)
+cpp-test: $(INSTALL_DEPS)
+	@MAKE="$(MAKE)" CXX="$(CXX)" $(RUN)/cpp.sh
+cmake-test: $(INSTALL_DEPS)
+	@MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" $(RUN)/cmake.sh
+c89-test: $(INSTALL_DEPS)
+	@MAKE="$(MAKE)" CC="$(CC)" $(RUN)/c89.sh
 
 # ---- long runs, not part of make test ----
 stress:
@@ -197,6 +206,29 @@ install: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS)
 uninstall:
 	rm -f $(INSTALLED) $(LIBDIR)/librshm_preload.so.0
 	-rmdir $(INCDIR) 2>/dev/null
+
+# The C++ header, the CMake package and the license texts, installed and uninstalled with the
+# rest (docs/cpp.md). cmake/*.in are filled in with sed, as rshm.pc.in is: installing needs no
+# CMake. Paths in the package are relative to its folder, so it needs no PREFIX.
+CMAKEDIR   := $(LIBDIR)/cmake/rshm
+DOCDIR     := $(DESTDIR)$(PREFIX)/share/doc/rshm
+CXX_CMAKE_INSTALLED := $(INCDIR)/rshm.hpp $(CMAKEDIR)/rshmConfig.cmake $(CMAKEDIR)/rshmConfigVersion.cmake \
+              $(CMAKEDIR)/rshmTargets.cmake $(DOCDIR)/LICENSE-MIT $(DOCDIR)/LICENSE-APACHE
+install: install-cxx-cmake
+uninstall: uninstall-cxx-cmake
+install-cxx-cmake: $(STATIC_LIBS)
+	install -d $(INCDIR) $(CMAKEDIR) $(DOCDIR)
+	install -m 0644 include/rshm.hpp $(INCDIR)/
+	install -m 0644 LICENSE-MIT LICENSE-APACHE $(DOCDIR)/
+	sed -e 's|@VERSION@|$(VERSION)|g' cmake/rshmConfig.cmake.in > $(CMAKEDIR)/rshmConfig.cmake
+	sed -e 's|@VERSION@|$(VERSION)|g' -e "s|@SIZEOF_VOID_P@|$$(($$(getconf LONG_BIT) / 8))|g" \
+		cmake/rshmConfigVersion.cmake.in > $(CMAKEDIR)/rshmConfigVersion.cmake
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SONAME@|$(SONAME)|g' \
+		-e "s|@NATIVE_STATIC_LIBS@|$$(xargs -n1 < $(STATIC_LIBS) | sed 's/^-l//' | paste -sd ';' -)|" \
+		cmake/rshmTargets.cmake.in > $(CMAKEDIR)/rshmTargets.cmake
+uninstall-cxx-cmake:
+	rm -f $(CXX_CMAKE_INSTALLED)
+	-rmdir $(CMAKEDIR) $(DOCDIR) 2>/dev/null
 
 # The man page rshm(1) and the shell completions (bash, zsh, fish), which the command
 # generates from the one definition of its command line (cli/src/args.rs), installed and

@@ -78,6 +78,15 @@ LD_PRELOAD="$lib/librshm_preload.so" RSHM_TRACE=1 ./plain 2>&1 | grep -q "shmget
 # The command.
 "$PREFIX_DIR/bin/rshm" --help | grep -q "Exit codes" || fail "the rshm command is not installed"
 
+# ---- the C++ header, the CMake package and the license texts (docs/cpp.md) ----
+# cpp.sh, cmake.sh and c89.sh build against them; here: each is installed, and make uninstall
+# removes them and their folders (the checks below).
+for file in include/rshm/rshm.hpp lib/cmake/rshm/rshmConfig.cmake lib/cmake/rshm/rshmConfigVersion.cmake \
+            lib/cmake/rshm/rshmTargets.cmake share/doc/rshm/LICENSE-MIT share/doc/rshm/LICENSE-APACHE; do
+    [ -s "$PREFIX_DIR/$file" ] || fail "make install did not install $file"
+done
+# ---- end of the C++ header, the CMake package and the license texts ----
+
 # ---- the rshm command's man page and shell completions (docs/cli.md) ----
 # Installed where man, bash-completion, zsh and fish look under the prefix; the page renders
 # without a warning; make uninstall removes them (the check below finds anything left).
@@ -98,4 +107,7 @@ cd "$OLDPWD"
 ${MAKE:-make} --no-print-directory -s uninstall PREFIX="$PREFIX_DIR" > /dev/null
 left=$(find "$PREFIX_DIR" -mindepth 1 -not -type d)
 [ -z "$left" ] || fail "uninstall left: $left"
+for dir in include/rshm lib/cmake/rshm share/doc/rshm; do
+    [ ! -d "$PREFIX_DIR/$dir" ] || fail "uninstall left the folder $dir"
+done
 echo "install: soname chain, ldconfig (librshm and the preload each under its own soname), pkg-config builds (shared, static with Libs.private, compat header, preload), the rshm command; uninstall leaves nothing"
