@@ -267,8 +267,8 @@ uninstall-command-docs:
 # ---- benchmarks: see docs/benchmarks.md ----
 bench: $(SHARED)
 	@mkdir -p target/bench
-	$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/calls.c -L$(RELEASE) -lrshm $(RPATH) -o target/bench/calls
-	$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/copy.c -L$(RELEASE) -lrshm $(RPATH) -o target/bench/copy
+	$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/calls.c -L$(RELEASE) -lrshm -lm $(RPATH) -o target/bench/calls
+	$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/copy.c -L$(RELEASE) -lrshm -lm $(RPATH) -o target/bench/copy
 	cd bench && $(CARGO) build --release --quiet
 	@echo "== the five calls against glibc"; ./target/bench/calls target/bench/calls.csv
 	@echo "== rshm_write / rshm_read against memcpy"; ./target/bench/copy target/bench/copy.csv

@@ -1,31 +1,59 @@
 /* rshm_write/rshm_read against memcpy into and out of the same segment, from
- * 64 B to 64 MiB, side by side (alternating rounds, median of 11). Prints a
- * table and writes CSV rows "copy,<op>,<bytes>,<memcpy ns>,<rshm ns>,<ratio>"
- * to argv[1], where ratio = memcpy time / rshm time (1.00: as fast as memcpy). */
+ * 64 B to 64 MiB, side by side by the bracketed method of method.h: per size
+ * and direction, rounds of a memcpy batch, an rshm batch and a memcpy batch;
+ * the ratio memcpy time / rshm time of each round (1.00: as fast as memcpy);
+ * the median of the rounds with its spread. Prints a table and writes the CSV
+ * rows (method.h's columns, section "copy", case "write" or "read") to argv[1]. */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "method.h"
 #include "rshm.h"
 
-#define ROUNDS 11
 #define MAX (64u << 20)
 
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 #define BARRIER() __asm__ volatile("" ::: "memory")
+
+typedef struct {
+    rshm_segment *seg;
+    char *data, *buf;
+    size_t size;
+} copy_t;
+
+static void memcpy_write(const void *arg, long iterations) {
+    const copy_t *c = arg;
+    for (long i = 0; i < iterations; i++) {
+        memcpy(c->data, c->buf, c->size);
+        BARRIER();
+    }
+}
+
+static void memcpy_read(const void *arg, long iterations) {
+    const copy_t *c = arg;
+    for (long i = 0; i < iterations; i++) {
+        memcpy(c->buf, c->data, c->size);
+        BARRIER();
+    }
+}
+
+static void rshm_write_batch(const void *arg, long iterations) {
+    const copy_t *c = arg;
+    for (long i = 0; i < iterations; i++) {
+        if (rshm_write(c->seg, 0, c->buf, c->size) != RSHM_OK) abort();
+        BARRIER();
+    }
+}
+
+static void rshm_read_batch(const void *arg, long iterations) {
+    const copy_t *c = arg;
+    for (long i = 0; i < iterations; i++) {
+        if (rshm_read(c->seg, 0, c->buf, c->size) != RSHM_OK) abort();
+        BARRIER();
+    }
+}
 
 int main(int argc, char **argv) {
     if (unshare(CLONE_NEWIPC) != 0) perror("unshare (continuing in this namespace)");
@@ -43,40 +71,24 @@ int main(int argc, char **argv) {
     char *buf = block + 2048 + 64;
     memset(buf, 1, MAX);
     memset(data, 2, MAX); /* fault every page in first */
-    printf("%-6s %10s %12s %12s %8s\n", "op", "bytes", "memcpy ns", "rshm ns", "ratio");
+    if (csv) fputs(BENCH_CSV_HEADER, csv);
+    bench_load load = bench_load_now();
+    printf("ns per copy; ratio = mean of the memcpy measurements before and after / rshm, per round "
+           "(1.00: as fast as memcpy); median of %d rounds\n", BENCH_ROUNDS);
+    bench_table_header("op", "memcpy ns", "rshm ns");
     for (size_t size = 64; size <= MAX; size *= 4) {
-        long iterations = (long)((256u << 20) / size);
-        if (iterations < 8) iterations = 8;
-        if (iterations > 2000000) iterations = 2000000;
-        for (int op = 0; op < 2; op++) {
-            double t[2][ROUNDS];
-            for (int r = 0; r < ROUNDS; r++) {
-                for (int k = 0; k < 2; k++) {
-                    int which = (r & 1) ? 1 - k : k;
-                    double start = now_ns();
-                    for (long i = 0; i < iterations; i++) {
-                        if (op == 0) {
-                            if (which == 0) memcpy(data, buf, size);
-                            else rshm_write(seg, 0, buf, size);
-                        } else {
-                            if (which == 0) memcpy(buf, data, size);
-                            else rshm_read(seg, 0, buf, size);
-                        }
-                        BARRIER();
-                    }
-                    t[which][r] = (now_ns() - start) / iterations;
-                }
-            }
-            qsort(t[0], ROUNDS, sizeof(double), cmp);
-            qsort(t[1], ROUNDS, sizeof(double), cmp);
-            double m = t[0][ROUNDS / 2], s = t[1][ROUNDS / 2];
-            const char *name = op == 0 ? "write" : "read";
-            printf("%-6s %10zu %12.1f %12.1f %8.3f\n", name, size, m, s, m / s);
-            if (csv) fprintf(csv, "copy,%s,%zu,%.2f,%.2f,%.4f\n", name, size, m, s, m / s);
-        }
+        copy_t c = {seg, data, buf, size};
+        bench_result w = bench_run((bench_side){memcpy_write, &c}, (bench_side){rshm_write_batch, &c}, 1);
+        bench_report(csv, "copy", "write", size, "memcpy", &w);
+        bench_result r = bench_run((bench_side){memcpy_read, &c}, (bench_side){rshm_read_batch, &c}, 1);
+        bench_report(csv, "copy", "read", size, "memcpy", &r);
     }
     if (csv) fclose(csv);
     free(block);
     rshm_close(seg);
+    bench_clock_note();
+    bench_load_note(load);
+    int left = bench_ipc_objects_left();
+    if (left) { fprintf(stderr, "%d SysV objects left in the namespace\n", left); return 1; }
     return 0;
 }
