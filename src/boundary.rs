@@ -11,7 +11,7 @@ use rshm_compat::boundary::{errno_call, run, set_errno};
 
 /// An errno-style export: its value, or `failed` with errno set.
 #[inline]
-pub(crate) fn errno_export<T>(
+pub(crate) fn errno_export<T: Copy>(
     export: &'static str,
     failed: T,
     body: impl FnOnce() -> Result<T>,
@@ -25,14 +25,12 @@ pub(crate) fn status_export(
     export: &'static str,
     body: impl FnOnce() -> Result<()>,
 ) -> rshm_status {
-    match run(body) {
-        Ok(()) => RSHM_OK,
-        Err(failure) => {
-            last_error::record(export, &failure);
-            set_errno(failure.errno());
-            status_of(&failure)
-        }
-    }
+    let ok = || body().map(|()| RSHM_OK);
+    run(ok, |failure| {
+        last_error::record(export, failure);
+        set_errno(failure.errno());
+        status_of(failure)
+    })
 }
 
 /// A constructor: `*out` is set to NULL first, and to the new handle (which
@@ -76,7 +74,7 @@ pub(crate) fn close_export<T>(
 #[inline]
 pub(crate) fn arg<'a, T>(ptr: *const T, name: &'static str) -> Result<&'a T> {
     // SAFETY: a non-NULL pointer from C points to a live T by the API's contract.
-    unsafe { ptr.as_ref() }.ok_or(Error::null_pointer(name))
+    unsafe { ptr.as_ref() }.ok_or_else(|| Error::null_pointer(name))
 }
 
 /// A handle argument used by one thread at a time (its documented rule), or `NullPointer`.
@@ -84,7 +82,7 @@ pub(crate) fn arg<'a, T>(ptr: *const T, name: &'static str) -> Result<&'a T> {
 pub(crate) fn arg_mut<'a, T>(ptr: *mut T, name: &'static str) -> Result<&'a mut T> {
     // SAFETY: as `arg`; the header documents that one handle of this type is
     // not used by two threads at once, so the reference is unique.
-    unsafe { ptr.as_mut() }.ok_or(Error::null_pointer(name))
+    unsafe { ptr.as_mut() }.ok_or_else(|| Error::null_pointer(name))
 }
 
 /// Checks that a raw pointer argument is not NULL (even for a length of 0).

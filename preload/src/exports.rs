@@ -12,7 +12,7 @@ use rshm::{Errno, Key};
 use trace::Value;
 
 /// The preload's boundary: the failure was traced inside the body; errno is set here.
-fn errno_call<T>(failed: T, body: impl FnOnce() -> rshm::Result<T>) -> T {
+fn errno_call<T: Copy>(failed: T, body: impl FnOnce() -> rshm::Result<T>) -> T {
     rshm_compat::boundary::errno_call(failed, body, |_| {})
 }
 

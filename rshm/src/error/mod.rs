@@ -55,6 +55,7 @@ impl Error {
     }
 
     /// A required pointer argument was NULL; the C boundary names the call.
+    #[cold]
     pub fn null_pointer(argument: &'static str) -> Error {
         Error::new(
             ErrorKind::NullPointer,
