@@ -673,6 +673,6 @@ uint32_t rshm_version_number(void);
  * rshm_options with every option unset, in this layout:
  * `rshm_options opts = RSHM_OPTIONS_INIT;`, then set fields by name.
  */
-#define RSHM_OPTIONS_INIT { sizeof(rshm_options), 0, 0, 0, 0, 0, 0, 0 }
+#define RSHM_OPTIONS_INIT { sizeof(rshm_options), NULL, 0, 0, 0, 0, 0, 0 }
 
 #endif  /* RSHM_H */

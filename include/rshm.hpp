@@ -335,14 +335,7 @@ private:
         raw_.flags = on ? (raw_.flags | bit) : (raw_.flags & ~bit);
         return *this;
     }
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"  // RSHM_OPTIONS_INIT's 0 for the path
-#endif
     rshm_options raw_ = RSHM_OPTIONS_INIT;
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
     std::string path_;
     bool has_path_ = false;
 };

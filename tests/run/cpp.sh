@@ -1,7 +1,7 @@
 #!/bin/sh
 # The C++ layer, include/rshm.hpp, as installed: make install into a scratch prefix, then,
 # with the flags pkg-config gives and -Wall -Wextra -Werror -pedantic (and -Wshadow
-# -Wconversion -Wsign-conversion -Wold-style-cast, which the header must pass too):
+# -Wconversion -Wsign-conversion -Wold-style-cast -Wzero-as-null-pointer-constant, which the header must pass too):
 #   tests/cpp/hpp_test.cpp      as C++17 and as C++20 (std::span), and once more with
 #                               AddressSanitizer, UndefinedBehaviorSanitizer and leak
 #                               detection (librshm, in Rust, is not instrumented, but the
@@ -24,7 +24,7 @@ ${MAKE:-make} --no-print-directory -s install PREFIX="$prefix" > /dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 cflags=$(pkg-config --cflags rshm)
 libs="$(pkg-config --libs rshm) -Wl,-rpath,$prefix/lib"
-WARN="-Wall -Wextra -Werror -pedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast"
+WARN="-Wall -Wextra -Werror -pedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast -Wzero-as-null-pointer-constant"
 
 build() { # build BINARY SOURCE FLAGS...
     bin=$1 source=$2

@@ -118,15 +118,19 @@ fn with_options_initializer(header: &str) -> Result<String, String> {
         + header[start..]
             .find("} rshm_options;")
             .ok_or("rshm_options does not end")?;
-    let fields = header[start..end]
+    let fields: Vec<&str> = header[start..end]
         .lines()
         .map(str::trim)
         .filter(|line| line.ends_with(';') && !line.starts_with('*') && !line.starts_with("/*"))
-        .count();
-    if fields < 2 {
+        .collect();
+    if fields.len() < 2 {
         return Err("rshm_options has too few fields".into());
     }
-    let zeros = ", 0".repeat(fields - 1);
+    // NULL for a pointer (C++'s -Wzero-as-null-pointer-constant flags a 0), 0 for the rest.
+    let zeros: String = fields[1..]
+        .iter()
+        .map(|field| if field.contains('*') { ", NULL" } else { ", 0" })
+        .collect();
     let initializer = format!(
         "/**\n * rshm_options with every option unset, in this layout:\n \
          * `rshm_options opts = RSHM_OPTIONS_INIT;`, then set fields by name.\n */\n\
