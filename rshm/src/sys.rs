@@ -308,6 +308,13 @@ pub(crate) fn coarse_now_ns() -> u64 {
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
+/// `membarrier(2)` with `cmd` (no flags, any CPU): 0 or the command's result.
+#[inline]
+pub(crate) fn membarrier(cmd: c_int) -> Result<usize, Errno> {
+    // SAFETY: membarrier takes no pointer; an unknown command is EINVAL.
+    check(unsafe { syscall3(libc::SYS_membarrier, cmd as usize, 0, 0) })
+}
+
 // ---- The inventory of SysV objects (`ipc/`): semaphore sets and message queues. ----
 
 /// `semctl(2)` on semaphore `semnum` of set `id` (or on table index `id`,

@@ -504,3 +504,84 @@ fn two_threads_stream_200000_messages_of_varying_length_over_many_laps() {
     }
     sender.join().unwrap();
 }
+
+/// Busy-waits `d` (sleeping could overshoot by a scheduler tick).
+fn busy(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+/// A wakeup lost by the sleep protocol shows as a wait that lasts until the
+/// sleeper's periodic check, 50 ms on. Two processes here make each side
+/// wait thousands of times, for delays that straddle the switch from
+/// spinning to sleeping: a receiver for a message (a ping-pong, each end
+/// answering late), then a sender for room (a ring that holds one message,
+/// read late). A wait that lasts 30 ms more than the longest delay counts as lost. A
+/// loaded machine may stall a wait now and then; more than 3 is the protocol.
+#[test]
+fn sleeping_ends_are_woken_without_waiting_for_their_periodic_check() {
+    let _serial = serial();
+    let (ping, pong) = (unique_key(line!()), unique_key(line!() + 1000));
+    const ROUNDS: usize = 1000;
+    // The longest delay, 2 ms, and 30 ms more.
+    const LOST: Duration = Duration::from_millis(32);
+    let delay = |round: usize| {
+        let us = [0, 2, 10, 30, 60, 120, 250, 500, 1000, 2000][round % 10];
+        Duration::from_micros(us)
+    };
+    // A ring of 64 bytes holds one 40-byte message (a record of 48 bytes).
+    let made = |key, role| {
+        Channel::create(
+            ChannelOptions::new().key(key).remove_on_close(true),
+            64,
+            role,
+        )
+        .unwrap()
+    };
+    let (mut there, mut back) = (made(ping, Role::Sender), made(pong, Role::Receiver));
+    let peer = spawn(move || {
+        let mut rx = Channel::open(ChannelOptions::new().key(ping), Role::Receiver).unwrap();
+        let mut tx = Channel::open(ChannelOptions::new().key(pong), Role::Sender).unwrap();
+        let mut buf = [0u8; 64];
+        for round in 0..ROUNDS {
+            rx.recv(&mut buf, None).unwrap();
+            busy(delay(round * 7));
+            tx.send(&buf[..8], None).unwrap();
+        }
+        for round in 0..ROUNDS {
+            busy(delay(round * 3));
+            rx.recv(&mut buf, None).unwrap();
+        }
+        0
+    });
+    let message = [7u8; 40];
+    let mut buf = [0u8; 64];
+    let mut lost = Vec::new();
+    // Receivers wait: the peer for each ping, this side for each late answer.
+    for round in 0..ROUNDS {
+        busy(delay(round));
+        let start = Instant::now();
+        there.send(&message, None).unwrap();
+        back.recv(&mut buf, None).unwrap();
+        if start.elapsed() > LOST {
+            lost.push(("receiver", round, start.elapsed()));
+        }
+    }
+    // The sender waits: each message finds the ring full until the peer reads the last.
+    for round in 0..ROUNDS {
+        let start = Instant::now();
+        there.send(&message, None).unwrap();
+        if start.elapsed() > LOST {
+            lost.push(("sender", round, start.elapsed()));
+        }
+    }
+    assert_eq!(reap(peer), 0);
+    assert!(
+        lost.len() <= 3,
+        "{} of {} waits lasted until the periodic check: {lost:?}",
+        lost.len(),
+        2 * ROUNDS
+    );
+}

@@ -2,5 +2,6 @@
 //! segment, and single-producer single-consumer channels.
 
 pub mod channel;
+mod fence;
 pub mod mutex;
 pub mod semaphore;

@@ -64,7 +64,7 @@ pub(super) fn record_size(len: usize) -> u64 {
 }
 
 /// Where a record of `record` bytes goes when the sender's position is
-/// `head` in a ring of `capacity`: a record of at most half the ring goes in
+/// `head` (at `offset` in a ring of `capacity`): a record of at most half the ring goes in
 /// one piece, after a skip marker at `head` when it would cross the ring's
 /// end; a longer one wraps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +78,9 @@ pub(super) struct Placement {
 }
 
 impl Placement {
-    pub fn of(head: u64, record: u64, capacity: u64) -> Placement {
-        let room_to_end = capacity - head % capacity;
+    pub fn of(head: u64, offset: u64, record: u64, capacity: u64) -> Placement {
+        debug_assert_eq!(offset, head % capacity);
+        let room_to_end = capacity - offset;
         if record <= room_to_end || record > largest_whole_record(capacity) {
             Placement {
                 at: head,
@@ -110,10 +111,10 @@ mod tests {
         let capacity = 1000;
         assert_eq!(largest_whole_record(capacity), 496);
         // Fits before the end: in place.
-        let here = Placement::of(2000 + 100, 400, capacity);
+        let here = Placement::of(2000 + 100, (2000 + 100) % capacity, 400, capacity);
         assert_eq!((here.at, here.skip_from, here.need), (2100, None, 400));
         // Would cross the end: after a skip marker, at the next lap.
-        let skipped = Placement::of(2000 + 800, 400, capacity);
+        let skipped = Placement::of(2000 + 800, (2000 + 800) % capacity, 400, capacity);
         assert_eq!(
             (skipped.at, skipped.skip_from, skipped.need),
             (3000, Some(2800), 600)
@@ -123,11 +124,11 @@ mod tests {
             "always satisfiable in an empty ring"
         );
         // Longer than half: wraps in place.
-        let wraps = Placement::of(2000 + 800, 504, capacity);
+        let wraps = Placement::of(2000 + 800, (2000 + 800) % capacity, 504, capacity);
         assert_eq!((wraps.at, wraps.skip_from, wraps.need), (2800, None, 504));
         for head in (0..3 * capacity).step_by(8) {
             for record in (16..=largest_whole_record(capacity)).step_by(8) {
-                let p = Placement::of(head, record, capacity);
+                let p = Placement::of(head, head % capacity, record, capacity);
                 assert!(p.need <= capacity);
                 assert!(
                     p.at % capacity + record <= capacity,

@@ -90,7 +90,7 @@ impl Channel {
         let placement = self.make_room(len, record, timeout)?;
         self.lent = Lent::Reserved { placement, len };
         // SAFETY: the reserved record lies in one piece of the ring (placement), after its word.
-        let bytes = unsafe { self.ring().add((placement.at % self.capacity) as usize + 8) };
+        let bytes = unsafe { self.ring().add(self.offset(placement.at) as usize + 8) };
         Ok(Reservation {
             channel: self,
             bytes,
@@ -136,7 +136,7 @@ impl Channel {
         self.check_role(Role::Receiver, call)?;
         self.check_nothing_lent(call)?;
         let (at, len) = self.next_message(Wait::Recv, 0, timeout)?;
-        if at % self.capacity + record_size(len) > self.capacity {
+        if self.offset(at) + record_size(len) > self.capacity {
             let reason = msg!(
                 "the next message ({} bytes) wraps around the ring's end and cannot be lent in one piece: receive it",
                 len
@@ -145,7 +145,7 @@ impl Channel {
         }
         self.lent = Lent::Peeked { at, len };
         // SAFETY: the record lies in one piece of the ring (checked above), after its word.
-        let bytes = unsafe { self.ring().add((at % self.capacity) as usize + 8) };
+        let bytes = unsafe { self.ring().add(self.offset(at) as usize + 8) };
         Ok(Peeked {
             channel: self,
             bytes,

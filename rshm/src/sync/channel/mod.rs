@@ -34,6 +34,7 @@ use crate::error::{msg, Arg, Call, Error, ErrorKind, Message, Result};
 use crate::options::{object_builders, ObjectOptions};
 use crate::process::{pid_namespace, Liveness, PackedId, ProcessId};
 use crate::segment::open::{OpenOptions, OpenSegment};
+use crate::sync::fence;
 use crate::sys;
 use layout::{
     largest_whole_record, record_size, Header, Placement, Side, MAGIC, POSITION_LIMIT, SKIP,
@@ -45,6 +46,9 @@ use std::time::{Duration, Instant};
 
 /// How often a sleeping side wakes to check that its peer still lives.
 const LIVENESS_CHECK: Duration = Duration::from_millis(50);
+/// How long a side sleeps at a time where the kernel refuses the heavy
+/// fence (`fence`): a wakeup lost then costs at most this.
+const UNFENCED_SLEEP: Duration = Duration::from_millis(1);
 /// How often a sender that is sending checks that the receiver still lives:
 /// a receiver that dies is noticed by the first send this long after the
 /// last check (the sends in between succeed into the ring).
@@ -170,6 +174,9 @@ pub struct Channel {
     /// This end's position (the sender's head, the receiver's tail), kept in
     /// private memory: the segment's copy is what the peer reads, never trusted back.
     position: u64,
+    /// Where `position` lies in the ring (`position % capacity`), kept along
+    /// with it so that the hot path finds offsets without a division.
+    offset: u64,
     /// The peer's position when last read and checked: re-read only when it says full.
     peer_position: u64,
     /// When the sender last checked that the receiver lives (coarse monotonic ns).
@@ -287,6 +294,7 @@ impl Channel {
             Role::Sender => (head, tail),
             Role::Receiver => (tail, head),
         };
+        channel.offset = channel.position % capacity;
         Ok(channel)
     }
 
@@ -354,11 +362,13 @@ impl Channel {
         side.namespace.store(pid_namespace(), Relaxed);
         side.namespace_of.store(me, Release);
         side.closed.store(0, SeqCst);
+        fence::register();
         Ok(Channel {
             segment,
             role,
             capacity,
             position: 0,
+            offset: 0,
             peer_position: 0,
             last_probe: sys::coarse_now_ns(),
             lent: lend::Lent::Nothing,
@@ -409,13 +419,30 @@ impl Channel {
         self.segment.remove()
     }
 
+    /// Where position `at` lies in the ring: always below `capacity`. The
+    /// hot path asks only for positions at most one ring ahead of this end's,
+    /// which one subtraction from the kept offset finds; any other takes a division.
+    #[inline]
+    fn offset(&self, at: u64) -> u64 {
+        let ahead = at.wrapping_sub(self.position);
+        if ahead > self.capacity {
+            return at % self.capacity;
+        }
+        let offset = self.offset + ahead;
+        if offset >= self.capacity {
+            offset - self.capacity
+        } else {
+            offset
+        }
+    }
+
     /// The length word of the message at position `at` (8-aligned).
     fn word(&self, at: u64) -> &AtomicU64 {
         debug_assert!(at % 8 == 0);
-        // SAFETY: at is a private, 8-aligned position, so at % capacity is 8-aligned and at
-        // most capacity - 8: inside the ring, which starts 64-aligned; these 8 bytes are
-        // only used atomically.
-        unsafe { &*(self.ring().add((at % self.capacity) as usize) as *const AtomicU64) }
+        // SAFETY: at is a private, 8-aligned position and the ring's size a multiple of 8,
+        // so its offset is 8-aligned and at most capacity - 8: inside the ring, which
+        // starts 64-aligned; these 8 bytes are only used atomically.
+        unsafe { &*(self.ring().add(self.offset(at) as usize) as *const AtomicU64) }
     }
 
     /// Copies `len` bytes into the ring at position `at`, wrapping at its end.
@@ -423,7 +450,7 @@ impl Channel {
     /// # Safety
     /// `src` is readable for `len` bytes and `len <= capacity`.
     unsafe fn copy_in(&self, at: u64, src: *const u8, len: usize) {
-        let start = (at % self.capacity) as usize;
+        let start = self.offset(at) as usize;
         let first = len.min(self.capacity as usize - start);
         // SAFETY: start+first <= capacity and the rest wraps to the ring's start; the
         // range belongs to the sender until it publishes the new head.
@@ -438,7 +465,7 @@ impl Channel {
     /// # Safety
     /// `dst` is writable for `len` bytes and `len <= capacity`.
     unsafe fn copy_out(&self, at: u64, dst: *mut u8, len: usize) {
-        let start = (at % self.capacity) as usize;
+        let start = self.offset(at) as usize;
         let first = len.min(self.capacity as usize - start);
         // SAFETY: as copy_in; the range belongs to the receiver until it publishes the new tail.
         unsafe {
@@ -447,13 +474,17 @@ impl Channel {
         }
     }
 
-    /// Takes `position` as this end's and publishes it; wakes the peer if it sleeps.
+    /// Takes `position` as this end's and publishes it; wakes the peer if it
+    /// sleeps. The light fence (see `fence`) orders the write before the read
+    /// of `sleeping`, against the heavy one a sleeper takes.
     #[inline]
     fn publish(&mut self, position: u64) {
+        self.offset = self.offset(position);
         self.position = position;
-        self.my_position().store(position, SeqCst);
+        self.my_position().store(position, Release);
+        fence::light();
         let (mine, peer) = (self.mine(), self.peer());
-        if peer.sleeping.load(SeqCst) != 0 {
+        if peer.sleeping.load(Relaxed) != 0 {
             mine.signal.fetch_add(1, SeqCst);
             sys::futex_wake(&mine.signal);
         }
@@ -516,13 +547,14 @@ impl Channel {
     }
 
     /// The slow path of send and recv: `Closed` if the peer closed and
-    /// `ready` still fails, `WouldBlock` for a zero timeout, else waits, with
-    /// `TimedOut` at the end.
+    /// `ready` still fails, `WouldBlock` for a zero timeout, else waits (see
+    /// [`wait_for`](Self::wait_for)), with `TimedOut` at the end.
     fn wait_until(
         &self,
         wait: Wait,
         len: usize,
         timeout: Option<Duration>,
+        spin: impl Fn() -> bool,
         ready: impl Fn() -> bool,
     ) -> Result<()> {
         let call = || ch_call(wait.call(), len);
@@ -536,7 +568,8 @@ impl Channel {
                 wait.idle(),
             ));
         }
-        if self.wait_for(wait, len, timeout.map(|t| Instant::now() + t), ready)? {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        if self.wait_for(wait, len, deadline, spin, ready)? {
             Ok(())
         } else {
             let reason = wait.missed(timeout.unwrap_or_default());
@@ -544,17 +577,23 @@ impl Channel {
         }
     }
 
-    /// Waits until `ready()` holds: spins, then sleeps on the peer's signal,
-    /// checking that the peer lives. `Ok(false)` on timeout.
+    /// Waits until the peer has moved: spins on `spin` (the cheapest sign of
+    /// it, read from one cache line), then sleeps on the peer's signal,
+    /// checking that the peer lives. Before each sleep it announces it
+    /// (`sleeping`) and checks `ready`, the full test, which reads the peer's
+    /// position: the peer publishes its position, then reads `sleeping`, so
+    /// one of the two always sees the other and no wakeup is lost.
+    /// `Ok(false)` on timeout.
     fn wait_for(
         &self,
         wait: Wait,
         len: usize,
         deadline: Option<Instant>,
+        spin: impl Fn() -> bool,
         ready: impl Fn() -> bool,
     ) -> Result<bool> {
         for _ in 0..SPINS {
-            if ready() {
+            if spin() {
                 return Ok(true);
             }
             std::hint::spin_loop();
@@ -563,6 +602,7 @@ impl Channel {
         loop {
             let signal = peer.signal.load(SeqCst);
             mine.sleeping.store(1, SeqCst);
+            let fenced = fence::heavy();
             if ready() {
                 mine.sleeping.store(0, SeqCst);
                 return Ok(true);
@@ -571,7 +611,11 @@ impl Channel {
                 mine.sleeping.store(0, SeqCst);
                 return Err(error);
             }
-            let mut slice = LIVENESS_CHECK;
+            let mut slice = if fenced {
+                LIVENESS_CHECK
+            } else {
+                UNFENCED_SLEEP
+            };
             if let Some(deadline) = deadline {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -636,7 +680,7 @@ impl Channel {
         timeout: Option<Duration>,
     ) -> Result<Placement> {
         let call = || ch_call("channel_send", len);
-        let placement = Placement::of(self.position, record, self.capacity);
+        let placement = Placement::of(self.position, self.offset, record, self.capacity);
         self.check_limit(call(), placement.need)?;
         if self.peer().closed.load(Acquire) != 0 {
             return Err(self.closed(call()));
@@ -660,7 +704,7 @@ impl Channel {
                     .saturating_sub(head.saturating_sub(tail.load(Acquire)))
                     >= placement.need
             };
-            self.wait_until(Wait::Send, len, timeout, room)?;
+            self.wait_until(Wait::Send, len, timeout, room, room)?;
             self.peer_position = self.read_tail(call)?;
         }
         Ok(placement)
@@ -678,7 +722,11 @@ impl Channel {
             self.peer_position = self.read_tail(|| ch_call("channel_send", len))?;
         }
         if self.capacity - (next - self.peer_position) >= 8 {
-            self.word(next).store(0, Relaxed);
+            // Written only when not zero already: the receiver may be polling it.
+            let after = self.word(next);
+            if after.load(Relaxed) != 0 {
+                after.store(0, Relaxed);
+            }
         }
         self.word(placement.at).store(len as u64 + 1, Release);
         if let Some(from) = placement.skip_from {
@@ -755,14 +803,15 @@ impl Channel {
                         ));
                     }
                     let head = &self.header().head.value;
-                    // Spinning polls the word alone (one cache line); a sleeper also checks
-                    // the head, which pairs with the sender's publish against a lost wakeup.
-                    let ready = || word.load(Acquire) != 0 || head.load(SeqCst) > tail;
-                    self.wait_until(wait, cap, left, ready)?;
+                    // Spinning polls the word alone (one cache line, which brings the
+                    // message too); a sleeper also checks the head, against a lost wakeup.
+                    let arrived = || word.load(Acquire) != 0;
+                    let published = || arrived() || head.load(SeqCst) > tail;
+                    self.wait_until(wait, cap, left, arrived, published)?;
                     woken = true;
                 }
                 SKIP => {
-                    let to_end = self.capacity - tail % self.capacity;
+                    let to_end = self.capacity - self.offset;
                     if to_end == self.capacity {
                         return Err(corrupt(
                             call(),
@@ -813,7 +862,7 @@ impl Channel {
         let mut at = self.position;
         let mut word = self.word(at).load(Acquire);
         if word == SKIP {
-            at += self.capacity - at % self.capacity;
+            at += self.capacity - self.offset;
             word = self.word(at).load(Acquire);
         }
         match word {
