@@ -379,6 +379,13 @@ rshm_status rshm_channel_reserve(struct rshm_channel *ch, size_t len, void **buf
 rshm_status rshm_channel_commit(struct rshm_channel *ch, size_t len);
 
 /**
+ * Gives the open reservation back unsent: nothing shows (its length word
+ * was never written), and the channel takes sends again.
+ * RSHM_ERR_INVALID_ARGUMENT when nothing is reserved.
+ */
+rshm_status rshm_channel_cancel(struct rshm_channel *ch);
+
+/**
  * Lends the next message in place: `*buf` is its first byte and `*len` its
  * length, until rshm_channel_release; waits for one at most `timeout_ms`
  * (as rshm_channel_recv waits). The bytes stay in shared memory, where a

@@ -322,6 +322,8 @@ public:
     options &remove_on_close(bool on = true) noexcept { return flag(RSHM_REMOVE_ON_CLOSE, on); }
     options &verify_owner(bool on = true) noexcept { return flag(RSHM_VERIFY_OWNER, on); }
     options &huge_pages(bool on = true) noexcept { return flag(RSHM_HUGE_PAGES, on); }
+    // Populates the pages at open (RSHM_PREFAULT), so that first touches cost nothing later.
+    options &prefault(bool on = true) noexcept { return flag(RSHM_PREFAULT, on); }
 
     // The C struct; its path points into this object (valid while it lives unchanged).
     rshm_options c_options() const noexcept {
@@ -781,6 +783,115 @@ enum class role : int { sender = RSHM_CHANNEL_SENDER, receiver = RSHM_CHANNEL_RE
 // nothing came, or the channel is closed, which closed() then says. A sender that died
 // (RSHM_ERR_PEER_DIED) is an error. A message longer than the buffer stays in the channel:
 // RSHM_ERR_OUT_OF_BOUNDS, and pending_size() gives its length.
+// Room for one message in a channel's ring, lent by channel::reserve to be written in place:
+// commit(n) sends its first n bytes. Destroyed uncommitted, it is given back unsent
+// (rshm_channel_cancel): nothing shows. Move-only; valid while its channel stays open, and
+// the channel sends nothing else until it is committed or given back.
+class reservation {
+public:
+    reservation() noexcept = default;
+    reservation(reservation &&other) noexcept
+        : ch_(std::exchange(other.ch_, nullptr)), data_(std::exchange(other.data_, nullptr)),
+          size_(std::exchange(other.size_, 0)) {}
+    reservation &operator=(reservation &&other) noexcept {
+        if (this != &other) {
+            cancel();
+            ch_ = std::exchange(other.ch_, nullptr);
+            data_ = std::exchange(other.data_, nullptr);
+            size_ = std::exchange(other.size_, 0);
+        }
+        return *this;
+    }
+    reservation(const reservation &) = delete;
+    reservation &operator=(const reservation &) = delete;
+    ~reservation() { cancel(); }
+
+    // False for an empty guard: no room came (try_ forms), or already committed or given back.
+    explicit operator bool() const noexcept { return ch_ != nullptr; }
+    // The reserved bytes, in the ring (one piece), to write.
+    void *data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+#if RSHM_HPP_SPAN
+    std::span<std::byte> bytes() const noexcept { return {static_cast<std::byte *>(data_), size_}; }
+#endif
+
+    // Sends the first `len` bytes (at most size()) as a message; the guard is then empty.
+#if RSHM_HPP_EXCEPTIONS
+    void commit(std::size_t len) { detail::check(commit_status(len)); }
+    void commit() { commit(size_); }
+#endif
+    result<void> commit(std::size_t len, nothrow_t) noexcept { return detail::status(commit_status(len)); }
+    // Gives the room back unsent; the guard is then empty.
+    void cancel() noexcept {
+        if (ch_ != nullptr) rshm_channel_cancel(std::exchange(ch_, nullptr));
+        data_ = nullptr;
+        size_ = 0;
+    }
+
+private:
+    friend class channel;
+    reservation(rshm_channel *ch, void *data, std::size_t size) noexcept : ch_(ch), data_(data), size_(size) {}
+    rshm_status commit_status(std::size_t len) noexcept {
+        // Too long: refused with the reservation kept, as the C call keeps it.
+        if (ch_ != nullptr && len > size_) return rshm_channel_commit(ch_, len);
+        data_ = nullptr;
+        size_ = 0;
+        return rshm_channel_commit(std::exchange(ch_, nullptr), len);
+    }
+
+    rshm_channel *ch_ = nullptr;
+    void *data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+// The next message of a channel, lent in place by channel::peek; destroyed (or release()d),
+// it is taken off the ring. Its bytes stay in shared memory, where a hostile sender could
+// still change them while they are read: validate a copy of what you validate. Move-only;
+// valid while its channel stays open.
+class lent_message {
+public:
+    lent_message() noexcept = default;
+    lent_message(lent_message &&other) noexcept
+        : ch_(std::exchange(other.ch_, nullptr)), data_(std::exchange(other.data_, nullptr)),
+          size_(std::exchange(other.size_, 0)) {}
+    lent_message &operator=(lent_message &&other) noexcept {
+        if (this != &other) {
+            release();
+            ch_ = std::exchange(other.ch_, nullptr);
+            data_ = std::exchange(other.data_, nullptr);
+            size_ = std::exchange(other.size_, 0);
+        }
+        return *this;
+    }
+    lent_message(const lent_message &) = delete;
+    lent_message &operator=(const lent_message &) = delete;
+    ~lent_message() { release(); }
+
+    // False for an empty guard: no message came (try_ forms, or the sender closed), or released.
+    explicit operator bool() const noexcept { return ch_ != nullptr; }
+    const void *data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+    std::string_view view() const noexcept { return {static_cast<const char *>(data_), size_}; }
+#if RSHM_HPP_SPAN
+    std::span<const std::byte> bytes() const noexcept { return {static_cast<const std::byte *>(data_), size_}; }
+#endif
+    // Takes the message off the ring now; the guard is then empty.
+    void release() noexcept {
+        if (ch_ != nullptr) rshm_channel_release(std::exchange(ch_, nullptr));
+        data_ = nullptr;
+        size_ = 0;
+    }
+
+private:
+    friend class channel;
+    lent_message(rshm_channel *ch, const void *data, std::size_t size) noexcept
+        : ch_(ch), data_(data), size_(size) {}
+
+    rshm_channel *ch_ = nullptr;
+    const void *data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
 class channel {
 public:
     channel() noexcept = default;
@@ -973,12 +1084,67 @@ public:
     // not fit (it stays in the channel; receive it with a buffer this large). 0 otherwise.
     std::size_t pending_size() const noexcept { return pending_; }
 
-    // ---- zero-copy access ----
-    // Reserved for the C API's zero-copy calls when they come (writing a message in place in
-    // the ring and committing it; reading one in place and releasing it): their wrappers go
-    // here, in the same two forms, with a move-only guard that commits or releases.
+    // ---- zero-copy: write a message in place and commit it; read one in place ----
+
+    // The largest reservation: half the ring, less the 8-byte length word.
+    std::size_t max_reservation() const noexcept { return rshm_channel_max_reservation(handle_); }
+
+    // Reserves room for a message of `len` bytes (at most max_reservation()), waiting for
+    // room as long as it takes; write it through the guard, then commit.
+    //   auto room = tx.reserve(64); fill(room.data()); room.commit();
+#if RSHM_HPP_EXCEPTIONS
+    [[nodiscard]] reservation reserve(std::size_t len) { return reserve_ms(len, -1).value(); }
+    // An empty guard if the ring has no room now.
+    [[nodiscard]] reservation try_reserve(std::size_t len) { return reserved(reserve_ms(len, 0)); }
+    // An empty guard if no room came within `timeout`.
+    template <class Rep, class Period>
+    [[nodiscard]] reservation try_reserve_for(std::size_t len, const std::chrono::duration<Rep, Period> &timeout) {
+        return reserved(reserve_ms(len, detail::timeout_ms(timeout)));
+    }
+#endif
+    result<reservation> reserve(std::size_t len, nothrow_t) noexcept { return reserve_ms(len, -1); }
+    result<reservation> try_reserve(std::size_t len, nothrow_t) noexcept { return reserve_ms(len, 0); }
+    template <class Rep, class Period>
+    result<reservation> try_reserve_for(std::size_t len, const std::chrono::duration<Rep, Period> &timeout,
+                                        nothrow_t) noexcept {
+        return reserve_ms(len, detail::timeout_ms(timeout));
+    }
+
+    // Lends the next message in place, waiting as long as it takes; an empty guard once the
+    // sender closed the channel and every message is read (nothrow form: RSHM_ERR_CLOSED).
+    // A message longer than half the ring cannot be lent (RSHM_ERR_OUT_OF_BOUNDS): recv it.
+#if RSHM_HPP_EXCEPTIONS
+    [[nodiscard]] lent_message peek() { return lent(peek_ms(-1)); }
+    // An empty guard if no message is there now (or closed()).
+    [[nodiscard]] lent_message try_peek() { return lent(peek_ms(0)); }
+    // An empty guard if none came within `timeout` (or closed()).
+    template <class Rep, class Period>
+    [[nodiscard]] lent_message try_peek_for(const std::chrono::duration<Rep, Period> &timeout) {
+        return lent(peek_ms(detail::timeout_ms(timeout)));
+    }
+#endif
+    result<lent_message> peek(nothrow_t) noexcept { return peek_ms(-1); }
+    result<lent_message> try_peek(nothrow_t) noexcept { return peek_ms(0); }
+    template <class Rep, class Period>
+    result<lent_message> try_peek_for(const std::chrono::duration<Rep, Period> &timeout, nothrow_t) noexcept {
+        return peek_ms(detail::timeout_ms(timeout));
+    }
 
 private:
+    result<reservation> reserve_ms(std::size_t len, long ms) noexcept {
+        void *room = nullptr;
+        const rshm_status st = rshm_channel_reserve(handle_, len, &room, ms);
+        if (st != RSHM_OK) return error_info::last(st);
+        return reservation(handle_, room, len);
+    }
+    result<lent_message> peek_ms(long ms) noexcept {
+        const void *bytes = nullptr;
+        std::size_t len = 0;
+        const rshm_status st = rshm_channel_peek(handle_, &bytes, &len, ms);
+        if (st == RSHM_ERR_CLOSED) closed_ = true;
+        if (st != RSHM_OK) return error_info::last(st);
+        return lent_message(handle_, bytes, len);
+    }
     rshm_status send_ms(const void *msg, std::size_t len, long ms) noexcept {
         return ms == 0 ? rshm_channel_try_send(handle_, msg, len) : rshm_channel_send(handle_, msg, len, ms);
     }
@@ -996,6 +1162,16 @@ private:
         if (st == RSHM_ERR_TIMEOUT || st == RSHM_ERR_WOULD_BLOCK) return false;
         detail::check(st);
         return true;
+    }
+    static reservation reserved(result<reservation> got) {
+        const rshm_status st = got.status();
+        if (st == RSHM_ERR_TIMEOUT || st == RSHM_ERR_WOULD_BLOCK) return {};
+        return std::move(got).value();
+    }
+    static lent_message lent(result<lent_message> got) {
+        const rshm_status st = got.status();
+        if (st == RSHM_ERR_CLOSED || st == RSHM_ERR_TIMEOUT || st == RSHM_ERR_WOULD_BLOCK) return {};
+        return std::move(got).value();
     }
     static std::optional<std::size_t> received(result<std::size_t> got) {
         const rshm_status st = got.status();

@@ -188,6 +188,14 @@ pub extern "C" fn rshm_channel_commit(ch: *mut rshm_channel, len: usize) -> rshm
     status_export("rshm_channel_commit", || channel(ch)?.commit(len))
 }
 
+/// Gives the open reservation back unsent: nothing shows (its length word
+/// was never written), and the channel takes sends again.
+/// RSHM_ERR_INVALID_ARGUMENT when nothing is reserved.
+#[no_mangle]
+pub extern "C" fn rshm_channel_cancel(ch: *mut rshm_channel) -> rshm_status {
+    status_export("rshm_channel_cancel", || channel(ch)?.cancel())
+}
+
 /// Lends the next message in place: `*buf` is its first byte and `*len` its
 /// length, until rshm_channel_release; waits for one at most `timeout_ms`
 /// (as rshm_channel_recv waits). The bytes stay in shared memory, where a

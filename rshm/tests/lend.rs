@@ -125,6 +125,16 @@ fn calls_out_of_order_are_statuses_never_corruption() {
     );
     rx.release().unwrap();
     out_of_order(rx.release(), "release twice");
+    out_of_order(tx.cancel(), "cancel without reserve");
+    let _given_up = tx.reserve(24, None).unwrap().into_raw();
+    tx.cancel().unwrap();
+    out_of_order(tx.commit(8), "commit after cancel");
+    let nothing = rx.peek(Some(Duration::ZERO)).unwrap_err();
+    assert_eq!(
+        nothing.kind(),
+        ErrorKind::WouldBlock,
+        "a cancelled reservation shows: {nothing}"
+    );
     tx.send(b"after", None).unwrap();
     let mut buf = [0u8; 8];
     assert_eq!(rx.recv(&mut buf, None).unwrap(), 5, "the stream goes on");

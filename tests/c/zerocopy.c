@@ -54,6 +54,19 @@ int main(void) {
         CHECK(rshm_channel_release(rx) == RSHM_OK, "release %u", i);
     }
 
+    /* A cancelled reservation never shows, and the channel takes sends again. */
+    CHECK(rshm_channel_cancel(tx) == RSHM_ERR_INVALID_ARGUMENT, "cancel without reserve");
+    CHECK(rshm_channel_cancel(NULL) == RSHM_ERR_NULL_POINTER, "cancel NULL");
+    CHECK(rshm_channel_reserve(tx, 32, &room, 0) == RSHM_OK, "reserve to cancel");
+    memset(room, 0xEE, 32);
+    CHECK(rshm_channel_cancel(tx) == RSHM_OK, "cancel: %s", rshm_last_error());
+    CHECK(rshm_channel_commit(tx, 8) == RSHM_ERR_INVALID_ARGUMENT, "commit after cancel");
+    CHECK(rshm_channel_peek(rx, &lent, &len, 0) == RSHM_ERR_WOULD_BLOCK, "nothing shows");
+    CHECK(rshm_channel_send(tx, "next", 4, 0) == RSHM_OK, "send after cancel");
+    char next[8];
+    CHECK(rshm_channel_recv(rx, next, sizeof next, &len, 0) == RSHM_OK && len == 4 && memcmp(next, "next", 4) == 0,
+          "the send after a cancel arrives");
+
     /* A reservation never committed never shows, also when its sender closes. */
     CHECK(rshm_channel_reserve(tx, 64, &room, 0) == RSHM_OK, "reserve");
     memset(room, 0xEE, 64);

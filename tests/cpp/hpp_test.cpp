@@ -585,6 +585,89 @@ void run(const char *name, F test) {
     }
 }
 
+// Zero-copy: a message written in place and committed, read in place and released; guards
+// that give back what they hold when they go, and the C calls' statuses for misuse.
+void zero_copy() {
+    const auto opts = rshm::options().key(0x52534850);
+    auto rx = rshm::channel::create(rshm::options(opts).remove_on_close(), 1024, rshm::role::receiver);
+    auto tx = rshm::channel::open(opts, rshm::role::sender);
+    CHECK(tx.max_reservation() == 504);
+
+    {
+        auto room = tx.reserve(11);
+        CHECK(room && room.size() == 11 && room.data() != nullptr);
+        std::memcpy(room.data(), "in place!!!", 11);
+        room.commit(8);  // fewer bytes than reserved
+        CHECK(!room);
+    }
+    {
+        auto lent = rx.peek();
+        CHECK(lent && lent.size() == 8 && lent.view() == "in place");
+        CHECK(rx.try_peek(rshm::nothrow).status() == RSHM_ERR_INVALID_ARGUMENT);  // one at a time
+    }  // released
+    CHECK(!rx.try_peek() && !rx.closed());
+
+    // A reservation dropped (or cancelled) uncommitted never shows; the channel sends on.
+    { auto room = tx.reserve(32); std::memset(room.data(), 0xEE, 32); }
+    CHECK(!rx.try_peek());
+    auto again = tx.reserve(4);
+    again.cancel();
+    CHECK(!again && !rx.try_peek());
+    tx.send("after");
+    char buf[16];
+    CHECK(rx.recv(buf, sizeof buf).value_or(0) == 5);
+
+    // Committing more than reserved is refused and keeps the reservation.
+    auto room = tx.reserve(4);
+    CHECK(thrown([&] { room.commit(5); }) == RSHM_ERR_INVALID_ARGUMENT && room);
+    CHECK(room.commit(6, rshm::nothrow).status() == RSHM_ERR_INVALID_ARGUMENT && room);
+    CHECK(thrown([&] { tx.send("x"); }) == RSHM_ERR_INVALID_ARGUMENT);  // a reservation is open
+    std::memcpy(room.data(), "four", 4);
+    room.commit();
+    // Guards move; the moved-from one holds nothing.
+    auto lent = rx.peek();
+    rshm::lent_message moved = std::move(lent);
+    CHECK(!lent && moved && moved.view() == "four");
+    moved.release();
+    CHECK(!moved);
+
+    // Too large for one piece: refused, naming the limit.
+    std::string why;
+    CHECK(thrown([&] { (void)tx.reserve(505); }, &why) == RSHM_ERR_INVALID_ARGUMENT);
+    CHECK(contains(why, "504"));
+    // A full ring: try_reserve gives an empty guard, the nothrow form says why.
+    int reserved = 0;
+    for (; reserved < 100; ++reserved) {
+        auto r = tx.try_reserve(400);
+        if (!r) break;
+        r.commit();
+    }
+    CHECK(reserved >= 1 && reserved < 100);
+    CHECK(!tx.try_reserve_for(400, 5ms));
+    CHECK(tx.try_reserve(400, rshm::nothrow).status() == RSHM_ERR_WOULD_BLOCK);
+    for (int i = 0; i < reserved; ++i) CHECK(rx.peek().size() == 400);
+
+#if RSHM_HPP_SPAN
+    auto bytes_room = tx.reserve(3);
+    bytes_room.bytes()[0] = std::byte{1};
+    bytes_room.bytes()[2] = std::byte{3};
+    bytes_room.commit();
+    auto got = rx.try_peek_for(10ms);
+    CHECK(got && got.bytes().size() == 3 && got.bytes()[2] == std::byte{3});
+    got.release();
+#endif
+
+    // The receiving end cannot reserve; the sending end cannot peek.
+    CHECK(rx.reserve(8, rshm::nothrow).status() == RSHM_ERR_INVALID_ARGUMENT);
+    CHECK(tx.peek(rshm::nothrow).status() == RSHM_ERR_INVALID_ARGUMENT);
+    // The sender closes with a reservation open (made through the C call: a guard must not
+    // outlive its channel): nothing shows, the receiver sees the close.
+    void *open = nullptr;
+    CHECK(rshm_channel_reserve(tx.handle(), 16, &open, 0) == RSHM_OK && open != nullptr);
+    tx.close();
+    CHECK(!rx.peek() && rx.closed());
+}
+
 }  // namespace
 
 int main() {
@@ -598,6 +681,7 @@ int main() {
     run("mutexes", mutexes);
     run("channels", channels);
     run("channels_between_processes", channels_between_processes);
+    run("zero_copy", zero_copy);
     CHECK(std::strcmp(rshm_version(), RSHM_VERSION) == 0);
 #if defined(__SANITIZE_ADDRESS__)
     const char *sanitizers = ", ASan+UBSan";

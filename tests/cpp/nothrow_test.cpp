@@ -128,6 +128,27 @@ void channels() {
     CHECK(child_ok(child));
 }
 
+// Zero-copy through results: a reservation committed, a message lent and released.
+void zero_copy() {
+    const auto opts = rshm::options().key(0x52534965);
+    auto rx = rshm::channel::create(rshm::options(opts).remove_on_close(), 256, rshm::role::receiver, rshm::nothrow);
+    auto tx = rshm::channel::open(opts, rshm::role::sender, rshm::nothrow);
+    CHECK(rx && tx);
+    if (!rx || !tx) return;
+    auto room = tx->reserve(5, rshm::nothrow);
+    CHECK(room && room->size() == 5);
+    if (!room) return;
+    std::memcpy(room->data(), "hello", 5);
+    CHECK(room->commit(9, rshm::nothrow).status() == RSHM_ERR_INVALID_ARGUMENT && *room);
+    CHECK(room->commit(5, rshm::nothrow) && !*room);
+    auto lent = rx->peek(rshm::nothrow);
+    CHECK(lent && lent->view() == "hello");
+    CHECK(rx->try_peek(rshm::nothrow).status() == RSHM_ERR_INVALID_ARGUMENT);
+    lent->release();
+    CHECK(rx->try_peek(rshm::nothrow).status() == RSHM_ERR_WOULD_BLOCK);
+    CHECK(tx->reserve(tx->max_reservation() + 1, rshm::nothrow).status() == RSHM_ERR_INVALID_ARGUMENT);
+}
+
 // value() of a failed result, without exceptions: the message on stderr, then abort.
 void value_of_failure_aborts() {
     int pipe_fds[2];
@@ -158,6 +179,7 @@ int main() {
     semaphores();
     mutexes();
     channels();
+    zero_copy();
     value_of_failure_aborts();
     std::printf("nothrow_test (C++%ld, -fno-exceptions): %d passed, %d failed\n", (__cplusplus / 100) % 100, passed,
                 failed);

@@ -126,6 +126,21 @@ impl Channel {
         self.finish_record(placement, len)
     }
 
+    /// Gives the open reservation back unsent (nothing shows: its length
+    /// word was never written). For a reservation given up with
+    /// [`Reservation::into_raw`]; a `Reservation` dropped uncommitted does this itself.
+    pub fn cancel(&mut self) -> Result<()> {
+        if !matches!(self.lent, Lent::Reserved { .. }) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                ch_call("channel_cancel", 0),
+                msg!("nothing is reserved: reserve first"),
+            ));
+        }
+        self.lent = Lent::Nothing;
+        Ok(())
+    }
+
     /// Lends the next message in place, waiting for one at most `timeout`,
     /// as `recv` waits; release it to take it off the ring. A message longer
     /// than half the ring (only `send` takes those) may wrap around the ring's
@@ -214,7 +229,7 @@ impl DerefMut for Reservation<'_> {
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
         // Given back unsent: no word was written, so nothing shows.
-        self.channel.lent = Lent::Nothing;
+        let _ = self.channel.cancel();
     }
 }
 
