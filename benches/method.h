@@ -18,7 +18,8 @@
  * - Result: the median of BENCH_ROUNDS per-round ratios with their min-max and
  *   quartiles, and the median ns per call of each side.
  *
- * Header-only: every function is static. */
+ * Header-only: every function is static, and may go unused (prefault.c uses
+ * the clock, the median and the load and leak checks only). */
 #ifndef RSHM_BENCH_METHOD_H
 #define RSHM_BENCH_METHOD_H
 
@@ -35,6 +36,12 @@
 #define BENCH_BATCH_NS 1e6
 #define BENCH_MARGIN 0.10
 #define BENCH_MAX_RERUNS 3
+
+#if defined(__GNUC__)
+#define BENCH_STATIC static __attribute__((unused))
+#else
+#define BENCH_STATIC static
+#endif
 
 /* Runs `iterations` of one side of a case: one call per batch, the loop inside. */
 typedef void (*bench_batch_fn)(const void *arg, long iterations);
@@ -53,7 +60,7 @@ typedef struct {
 
 static double bench_shortest_batch_ns = INFINITY;
 
-static double bench_now_ns(void) {
+BENCH_STATIC double bench_now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e9 + ts.tv_nsec;
@@ -61,7 +68,7 @@ static double bench_now_ns(void) {
 
 /* One batch of n iterations between one pair of clock reads: ns per iteration.
  * The shortest batch of the rounds (calibration's excluded) is kept for the clock note. */
-static double bench_batch(bench_side side, long n, int in_round) {
+BENCH_STATIC double bench_batch(bench_side side, long n, int in_round) {
     double start = bench_now_ns();
     side.fn(side.arg, n);
     double ns = bench_now_ns() - start;
@@ -69,25 +76,25 @@ static double bench_batch(bench_side side, long n, int in_round) {
     return ns / n;
 }
 
-static int bench_cmp(const void *a, const void *b) {
+BENCH_STATIC int bench_cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
 /* The q quantile of n sorted values, interpolated linearly between ranks. */
-static double bench_quantile(const double *sorted, int n, double q) {
+BENCH_STATIC double bench_quantile(const double *sorted, int n, double q) {
     double at = q * (n - 1);
     int lo = (int)floor(at), hi = (int)ceil(at);
     return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
 }
 
-static double bench_median(double *v, int n) {
+BENCH_STATIC double bench_median(double *v, int n) {
     qsort(v, n, sizeof *v, bench_cmp);
     return bench_quantile(v, n, 0.5);
 }
 
 /* One measurement: the median of BENCH_BATCHES batches, in ns per iteration. */
-static double bench_measure(bench_side side, long n) {
+BENCH_STATIC double bench_measure(bench_side side, long n) {
     double v[BENCH_BATCHES];
     for (int b = 0; b < BENCH_BATCHES; b++) v[b] = bench_batch(side, n, 1);
     qsort(v, BENCH_BATCHES, sizeof *v, bench_cmp);
@@ -96,7 +103,7 @@ static double bench_measure(bench_side side, long n) {
 
 /* The batch size that makes the faster side's batch last about BENCH_BATCH_NS
  * (it also warms both sides up). */
-static long bench_calibrate(bench_side ref, bench_side subject) {
+BENCH_STATIC long bench_calibrate(bench_side ref, bench_side subject) {
     long n = 1;
     for (;;) {
         double t = fmin(bench_batch(ref, n, 0), bench_batch(subject, n, 0));
@@ -112,7 +119,7 @@ static long bench_calibrate(bench_side ref, bench_side subject) {
 
 /* Runs the bracketed rounds. With invert set the ratio is reference ÷ subject
  * (a speed: copy.c's memcpy time ÷ rshm time), else subject ÷ reference. */
-static bench_result bench_run(bench_side ref, bench_side subject, int invert) {
+BENCH_STATIC bench_result bench_run(bench_side ref, bench_side subject, int invert) {
     bench_result r;
     memset(&r, 0, sizeof r);
     double ratio[BENCH_ROUNDS], refs[BENCH_ROUNDS], subjects[BENCH_ROUNDS];
@@ -151,12 +158,12 @@ static bench_result bench_run(bench_side ref, bench_side subject, int invert) {
     "section,case,bytes,reference,reference_ns,case_ns,ratio,ratio_min,ratio_q1,ratio_q3," \
     "ratio_max,rounds,reruns,unsettled\n"
 
-static void bench_table_header(const char *first, const char *ref, const char *subject) {
+BENCH_STATIC void bench_table_header(const char *first, const char *ref, const char *subject) {
     printf("%-26s %8s %10s %10s %7s %13s %13s %6s %7s\n", first, "bytes", ref, subject, "ratio",
            "min-max", "q1-q3", "rounds", "re-runs");
 }
 
-static void bench_report(FILE *csv, const char *section, const char *name, size_t bytes,
+BENCH_STATIC void bench_report(FILE *csv, const char *section, const char *name, size_t bytes,
                          const char *ref, const bench_result *r) {
     char size[32] = "-", range[32], quartiles[32], unsettled[32] = "";
     if (bytes) snprintf(size, sizeof size, "%zu", bytes);
@@ -173,7 +180,7 @@ static void bench_report(FILE *csv, const char *section, const char *name, size_
 }
 
 /* How the clock was kept out of the numbers. */
-static void bench_clock_note(void) {
+BENCH_STATIC void bench_clock_note(void) {
     double start = bench_now_ns();
     for (int i = 0; i < 1000000; i++) bench_now_ns();
     double clock = (bench_now_ns() - start) / 1e6;
@@ -188,7 +195,7 @@ typedef struct {
     double busy, steal, ours, at;
 } bench_load;
 
-static bench_load bench_load_now(void) {
+BENCH_STATIC bench_load bench_load_now(void) {
     bench_load l = {0, 0, 0, bench_now_ns() / 1e9};
     double f[8] = {0}, hz = sysconf(_SC_CLK_TCK);
     FILE *stat = fopen("/proc/stat", "r");
@@ -206,7 +213,7 @@ static bench_load bench_load_now(void) {
     return l;
 }
 
-static void bench_load_note(bench_load start) {
+BENCH_STATIC void bench_load_note(bench_load start) {
     bench_load end = bench_load_now();
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     double capacity = (cpus > 0 ? cpus : 1) * (end.at - start.at);
@@ -221,7 +228,7 @@ static void bench_load_note(bench_load start) {
 }
 
 /* SysV segments, semaphore sets and queues left in this IPC namespace. */
-static int bench_ipc_objects_left(void) {
+BENCH_STATIC int bench_ipc_objects_left(void) {
     const char *files[] = {"/proc/sysvipc/shm", "/proc/sysvipc/sem", "/proc/sysvipc/msg"};
     int left = 0;
     for (int i = 0; i < 3; i++) {

@@ -112,7 +112,7 @@ pub fn draw(path: &std::path::Path, rows: &[Row]) -> Result<()> {
     let (left, right) = root.split_horizontally(760);
     let rtt: Vec<&Row> = rows
         .iter()
-        .filter(|r| r.section == "rtt" && !r.case.contains("self-check"))
+        .filter(|r| r.section == "rtt" && !r.case.contains("self-check") && !r.case.contains('÷'))
         .collect();
     panel(
         &left,
@@ -126,7 +126,7 @@ pub fn draw(path: &std::path::Path, rows: &[Row]) -> Result<()> {
     if !copy.is_empty() {
         panel(
             &right,
-            "memcpy time ÷ rshm_write/rshm_read time",
+            "memcpy time ÷ checked copy time (calls and inline view)",
             "ratio (1.0 = as fast as memcpy)",
             &copy,
             ((128u64 << 20) as f64, false),

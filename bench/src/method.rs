@@ -138,9 +138,45 @@ pub struct Section {
     pub unit: &'static str,
     /// Also print messages (iterations) per second.
     pub rates: bool,
-    /// The bracket of every round.
+    /// The bracket of every round: a floor, or (for a comparison of two
+    /// cases) the case the others are compared with.
     pub floor: Case,
     pub cases: Vec<Case>,
+    /// Rounds per case, when not [`Settings::rounds`] (the throughput
+    /// distribution's 10 runs).
+    pub rounds: Option<usize>,
+    /// For a section bracketed by a case rather than a floor: a floor
+    /// measured right after each round, which says what placement the round
+    /// ran in (kept in [`Round::placement`]).
+    pub placement: Option<Box<dyn FnMut() -> f64>>,
+}
+
+impl Section {
+    /// A section with the run's number of rounds.
+    pub fn new(
+        title: impl Into<String>,
+        id: &'static str,
+        unit: &'static str,
+        rates: bool,
+        floor: Case,
+        cases: Vec<Case>,
+    ) -> Section {
+        Section {
+            title: title.into(),
+            id,
+            unit,
+            rates,
+            floor,
+            cases,
+            rounds: None,
+            placement: None,
+        }
+    }
+
+    /// The rounds each case gets under `settings`.
+    pub fn rounds(&self, settings: &Settings) -> usize {
+        self.rounds.unwrap_or(settings.rounds)
+    }
 }
 
 /// One round: the case between its two floor brackets (ns per iteration).
@@ -149,6 +185,8 @@ pub struct Round {
     pub before: f64,
     pub case: f64,
     pub after: f64,
+    /// The section's placement floor right after the round, in ns (NaN: none).
+    pub placement: f64,
 }
 
 impl Round {
@@ -250,6 +288,20 @@ impl Outcome {
     }
 }
 
+/// Two cases of one section compared round by round: round k's ratio of `a`
+/// ÷ round k's ratio of `b`. Round k of every case of a section runs in the
+/// same sweep, one right after the other, so each quotient compares two
+/// measurements taken close together (the medians mix the whole section),
+/// each divided by its own brackets first.
+pub fn paired(a: &Outcome, b: &Outcome) -> Spread {
+    Spread::of(
+        a.rounds
+            .iter()
+            .zip(&b.rounds)
+            .map(|(x, y)| x.ratio() / y.ratio()),
+    )
+}
+
 /// The columns every CSV of `make bench` shares (the C benchmarks' too): the
 /// reference's and the case's median ns, and the median ratio with its spread.
 pub const CSV_HEADER: &str = "section,case,bytes,reference,reference_ns,case_ns,ratio,ratio_min,ratio_q1,ratio_q3,ratio_max,rounds,reruns,unsettled\n";
@@ -273,7 +325,7 @@ impl Bench {
             clock_ns: clock_cost(),
             shortest_batch_ns: f64::INFINITY,
             attempts_csv: String::from(
-                "section,case,bytes,round,attempt,floor_before_ns,case_ns,floor_after_ns,ratio,disagreement,kept\n",
+                "section,case,bytes,round,attempt,floor_before_ns,case_ns,floor_after_ns,ratio,disagreement,kept,placement_ns\n",
             ),
         }
     }
@@ -325,6 +377,7 @@ impl Bench {
     /// Runs every case of `section` in bracketed rounds; prints the table.
     pub fn run(&mut self, section: &mut Section) -> Vec<Outcome> {
         let s = self.settings;
+        let rounds = section.rounds(&s);
         if section.cases.is_empty() {
             return Vec::new();
         }
@@ -338,12 +391,12 @@ impl Bench {
             .map(|c| Outcome {
                 name: c.name.clone(),
                 bytes: c.bytes,
-                rounds: Vec::with_capacity(s.rounds),
+                rounds: Vec::with_capacity(rounds),
                 reruns: 0,
                 unsettled: 0,
             })
             .collect();
-        for round in 0..s.rounds {
+        for round in 0..rounds {
             let order: Vec<usize> = if round % 2 == 0 {
                 (0..section.cases.len()).collect()
             } else {
@@ -355,17 +408,19 @@ impl Bench {
                     let before = self.measure(&mut section.floor);
                     let case = self.measure(&mut section.cases[i]);
                     let after = self.measure(&mut section.floor);
+                    let placement = section.placement.as_mut().map_or(f64::NAN, |f| f());
                     let r = Round {
                         before,
                         case,
                         after,
+                        placement,
                     };
                     let settled = r.disagreement() <= s.margin;
                     let keep = settled || attempt == s.max_reruns;
                     let c = &section.cases[i];
                     let _ = writeln!(
                         self.attempts_csv,
-                        "{},{},{},{},{},{:.2},{:.2},{:.2},{:.4},{:.4},{}",
+                        "{},{},{},{},{},{:.2},{:.2},{:.2},{:.4},{:.4},{},{:.1}",
                         section.id,
                         c.name.replace(',', ";"),
                         c.bytes,
@@ -376,7 +431,8 @@ impl Bench {
                         after,
                         r.ratio(),
                         r.disagreement(),
-                        keep
+                        keep,
+                        r.placement
                     );
                     if keep {
                         outcomes[i].rounds.push(r);
@@ -398,8 +454,11 @@ impl Bench {
         let mut t = String::new();
         let _ = writeln!(
             t,
-            "\n{}\nns per {}; ratio = case ÷ mean of its two floor brackets, per round; median of {} rounds",
-            section.title, section.unit, self.settings.rounds
+            "\n{}\nns per {}; ratio = case ÷ mean of its two brackets ({}), per round; median of {} rounds",
+            section.title,
+            section.unit,
+            section.floor.name,
+            section.rounds(&self.settings)
         );
         let rate = if section.rates { "   msg/s" } else { "" };
         let _ = writeln!(
@@ -441,7 +500,7 @@ impl Bench {
         );
         let _ = writeln!(
             t,
-            "floor ({}): median {:.0} ns, min-max {:.0}-{:.0} over the section's rounds",
+            "brackets ({}): median {:.0} ns, min-max {:.0}-{:.0} over the section's rounds",
             section.floor.name, floors.median, floors.min, floors.max
         );
         t
@@ -525,6 +584,7 @@ mod tests {
             before: 100.0,
             case: 330.0,
             after: 120.0,
+            placement: f64::NAN,
         };
         assert_eq!(r.ratio(), 3.0);
         assert!((r.disagreement() - 0.2).abs() < 1e-12);

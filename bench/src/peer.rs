@@ -49,15 +49,39 @@ impl Peer {
 
 /// A page of anonymous memory shared with the peers forked after it: no
 /// SysV object, nothing to clean up but the mapping.
-pub struct SharedPage(*mut libc::c_void);
+pub struct SharedPage(SharedMem);
 
 impl SharedPage {
     pub fn new() -> SharedPage {
+        SharedPage(SharedMem::new(4096))
+    }
+
+    /// The 8-byte word at `index` (0..512); words 0-7 share the page's first cache line.
+    pub fn word(&self, index: usize) -> &AtomicU64 {
+        self.0.word(index)
+    }
+
+    /// The page's first byte.
+    pub fn ptr(&self) -> *mut u8 {
+        self.0.ptr()
+    }
+}
+
+/// Anonymous memory (whole pages, zeroed) shared with the peers forked after it.
+pub struct SharedMem {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl SharedMem {
+    /// `len` bytes (a multiple of the page size).
+    pub fn new(len: usize) -> SharedMem {
+        assert!(len > 0 && len.is_multiple_of(4096));
         // SAFETY: a fresh anonymous mapping.
         let p = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                4096,
+                len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED | libc::MAP_ANONYMOUS,
                 -1,
@@ -65,20 +89,26 @@ impl SharedPage {
             )
         };
         assert!(p != libc::MAP_FAILED, "mmap failed");
-        SharedPage(p)
+        SharedMem { ptr: p, len }
     }
 
-    /// The 8-byte word at `index` (0..512); words 0-7 share the page's first cache line.
+    /// The 8-byte word at `index`; words 8k to 8k+7 share a cache line.
     pub fn word(&self, index: usize) -> &AtomicU64 {
-        assert!(index < 512);
-        // SAFETY: inside the page, 8-aligned, zero-initialised, used only atomically.
-        unsafe { &*(self.0.cast::<AtomicU64>().add(index)) }
+        assert!(index < self.len / 8);
+        // SAFETY: inside the mapping, 8-aligned, zero-initialised; whoever uses a
+        // word as an atomic uses it only atomically.
+        unsafe { &*(self.ptr.cast::<AtomicU64>().add(index)) }
+    }
+
+    /// The first byte.
+    pub fn ptr(&self) -> *mut u8 {
+        self.ptr.cast()
     }
 }
 
-impl Drop for SharedPage {
+impl Drop for SharedMem {
     fn drop(&mut self) {
         // SAFETY: our mapping, no reference into it outlives self.
-        unsafe { libc::munmap(self.0, 4096) };
+        unsafe { libc::munmap(self.ptr, self.len) };
     }
 }
