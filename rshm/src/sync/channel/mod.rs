@@ -26,6 +26,7 @@
 
 mod layout;
 mod lend;
+mod pacing;
 
 pub use layout::CHANNEL_HEADER_SIZE;
 pub use lend::{Peeked, Reservation};
@@ -183,6 +184,8 @@ pub struct Channel {
     last_probe: u64,
     /// What this end has lent out of the ring (zero-copy), if anything.
     lent: lend::Lent,
+    /// How a receiving end keeps out of a streaming sender's way (`pacing`).
+    pacing: pacing::Pacing,
 }
 
 // SAFETY: every header field is an atomic; the ring is shared memory whose use
@@ -372,6 +375,7 @@ impl Channel {
             peer_position: 0,
             last_probe: sys::coarse_now_ns(),
             lent: lend::Lent::Nothing,
+            pacing: pacing::Pacing::new(),
         })
     }
 
@@ -782,6 +786,7 @@ impl Channel {
         let call = || ch_call(wait.call(), cap);
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut woken = false;
+        let mut waited = false;
         loop {
             let tail = self.position;
             let word = self.word(tail);
@@ -793,7 +798,12 @@ impl Channel {
                     );
                     return Err(corrupt(call(), reason));
                 }
+                0 if self.pacing.streaming() && timeout != Some(Duration::ZERO) => {
+                    // A stream ran dry: give the sender a head start (see `pacing`).
+                    pacing::stay_away(self.pacing.on_empty());
+                }
                 0 => {
+                    waited = true;
                     let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                     if left.is_some_and(|left| left.is_zero()) && timeout != Some(Duration::ZERO) {
                         return Err(Error::new(
@@ -828,6 +838,7 @@ impl Channel {
                 word => {
                     let len = self.message_len(word, cap)?;
                     self.check_limit(call(), record_size(len))?;
+                    self.pacing.on_message(waited);
                     return Ok((tail, len));
                 }
             }
