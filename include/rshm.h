@@ -407,7 +407,7 @@ rshm_status rshm_channel_release(struct rshm_channel *ch);
 
 /**
  * The largest message rshm_channel_reserve lends (half the ring, less the
- * 8-byte length word), or 0 for NULL.
+ * 8-byte length word, and at most 4 GiB - 1), or 0 for NULL.
  */
 size_t rshm_channel_max_reservation(const struct rshm_channel *ch);
 
@@ -418,8 +418,8 @@ size_t rshm_channel_capacity(const struct rshm_channel *ch);
 
 /**
  * Removes the channel's segment (IPC_RMID): nobody can open the channel any
- * more, and its memory is freed when both ends have closed. (A channel made
- * with RSHM_REMOVE_ON_CLOSE is removed when the end that made it closes.)
+ * more, and its memory is freed when both ends have closed. (An end opened
+ * with RSHM_REMOVE_ON_CLOSE removes it when that end closes.)
  */
 rshm_status rshm_channel_remove(struct rshm_channel *ch);
 

@@ -237,7 +237,7 @@ pub extern "C" fn rshm_channel_release(ch: *mut rshm_channel) -> rshm_status {
 }
 
 /// The largest message rshm_channel_reserve lends (half the ring, less the
-/// 8-byte length word), or 0 for NULL.
+/// 8-byte length word, and at most 4 GiB - 1), or 0 for NULL.
 #[no_mangle]
 pub extern "C" fn rshm_channel_max_reservation(ch: *const rshm_channel) -> usize {
     crate::boundary::errno_export("rshm_channel_max_reservation", 0, || {
@@ -254,8 +254,8 @@ pub extern "C" fn rshm_channel_capacity(ch: *const rshm_channel) -> usize {
 }
 
 /// Removes the channel's segment (IPC_RMID): nobody can open the channel any
-/// more, and its memory is freed when both ends have closed. (A channel made
-/// with RSHM_REMOVE_ON_CLOSE is removed when the end that made it closes.)
+/// more, and its memory is freed when both ends have closed. (An end opened
+/// with RSHM_REMOVE_ON_CLOSE removes it when that end closes.)
 #[no_mangle]
 pub extern "C" fn rshm_channel_remove(ch: *mut rshm_channel) -> rshm_status {
     status_export("rshm_channel_remove", || channel(ch)?.remove())

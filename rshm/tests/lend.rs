@@ -76,6 +76,20 @@ fn the_largest_reservation_is_half_the_ring_less_its_word() {
             .unwrap();
         assert_eq!(rx.peek(Some(Duration::ZERO)).unwrap().len(), max);
     }
+    // A full ring: the reservation that finds no room names itself.
+    let _held = tx.reserve(max, None).unwrap().into_raw();
+    tx.commit(max).unwrap();
+    let _second = tx.reserve(max, None).unwrap().into_raw();
+    tx.commit(max).unwrap();
+    let full = tx.reserve(8, Some(Duration::from_millis(5))).unwrap_err();
+    assert_eq!(full.kind(), ErrorKind::TimedOut, "{full}");
+    assert!(
+        full.to_string().starts_with("channel_reserve(len=8): "),
+        "{full}"
+    );
+    for _ in 0..2 {
+        rx.peek(None).unwrap();
+    }
     // A message longer than half the ring wraps (only send takes one): it cannot be lent.
     for _ in 0..3 {
         tx.send(&vec![9u8; 3000], None).unwrap();
@@ -149,6 +163,7 @@ fn a_reservation_never_committed_never_shows() {
     } // dropped: given back
     let error = rx.peek(Some(Duration::ZERO)).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::WouldBlock, "{error}");
+    assert!(error.to_string().starts_with("channel_peek: "), "{error}");
     tx.send(b"next", None).unwrap();
     assert_eq!(&rx.peek(None).unwrap()[..], b"next");
     let _open = tx.reserve(64, None).unwrap().into_raw();
@@ -174,4 +189,15 @@ fn two_threads_stream_100000_messages_in_place() {
         assert_eq!(u64::from_le_bytes(message[..8].try_into().unwrap()), i);
     }
     sender.join().unwrap();
+}
+
+#[test]
+fn a_reservation_never_exceeds_what_a_length_word_holds() {
+    // A ring of 9 GiB, never touched beyond its header: half of it is more
+    // than a 32-bit length word can announce, so 4 GiB - 1 is the limit.
+    let (mut tx, _rx) = pair(line!(), 9 << 30);
+    assert_eq!(tx.max_reservation(), u32::MAX as usize);
+    let error = tx.reserve(u32::MAX as usize + 1, None).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{error}");
+    assert!(error.to_string().contains("4294967295"), "{error}");
 }

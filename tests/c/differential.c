@@ -9,7 +9,7 @@
  * takes over, against glibc's own (found with dlvsym); strict cases then apply
  * only with RSHM_STRICT=1. The preload exports the five names alone (no
  * rshm_last_error), so its messages are checked through its trace instead
- * (tests/preload/run.sh). */
+ * (tests/run/preload.sh). */
 #include "harness.h"
 
 #include <dlfcn.h>

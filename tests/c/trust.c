@@ -6,7 +6,7 @@
  * end exactly at a page end, so an access past the ring leaves the mapping
  * (valgrind, which runs this test too, sees it).
  *
- * Offsets of the control words are rshm's layouts (channel layout 3, mutex
+ * Offsets of the control words are rshm's layouts (channel layout 4, mutex
  * layout 2): what another process could write. */
 #include "harness.h"
 

@@ -12,7 +12,8 @@ export PKG_CONFIG_PATH="$PREFIX_DIR/lib/pkgconfig"
 cd "$work"
 lib="$PREFIX_DIR/lib"
 
-# The soname chain: librshm.so -> librshm.so.MAJOR -> librshm.so.MAJOR.MINOR.PATCH.
+# The soname chain: librshm.so -> the soname (librshm.so.0.MINOR while 0.x, then
+# librshm.so.MAJOR) -> librshm.so.MAJOR.MINOR.PATCH.
 real=$(readlink -f "$lib/librshm.so")
 case "$(basename "$real")" in librshm.so.*.*.*) ;; *) fail "librshm.so does not lead to librshm.so.MAJOR.MINOR.PATCH";; esac
 soname=$(readelf -d "$real" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')

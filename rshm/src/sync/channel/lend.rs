@@ -14,7 +14,7 @@
 //! validate, never the lent bytes themselves.
 
 use super::layout::{largest_whole_record, record_size, Placement};
-use super::{ch_call, Channel, Role, Wait};
+use super::{ch_call, named_call, Channel, Role, Wait};
 use crate::error::{msg, Call, Error, ErrorKind, Result};
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
@@ -57,7 +57,7 @@ impl Channel {
     pub(super) fn check_nothing_lent(&self, call: impl Fn() -> Call) -> Result<()> {
         let reason = match self.lent {
             Lent::Nothing => return Ok(()),
-            Lent::Reserved { .. } => msg!("a reservation is open: commit it (or drop it) first"),
+            Lent::Reserved { .. } => msg!("a reservation is open: commit it (or cancel it) first"),
             Lent::Peeked { .. } => msg!("a message is lent: release it first"),
         };
         Err(Error::new(ErrorKind::InvalidArgument, call(), reason))
@@ -82,12 +82,12 @@ impl Channel {
         let record = record_size(len);
         if len > self.max_reservation() || record > largest_whole_record(self.capacity) {
             let reason = msg!(
-                "a reservation may hold at most {} bytes in this channel (half its ring, less the 8-byte length word)",
+                "a reservation may hold at most {} bytes in this channel (half its ring, less the 8-byte length word, and below 4 GiB)",
                 self.max_reservation()
             );
             return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
         }
-        let placement = self.make_room(len, record, timeout)?;
+        let placement = self.make_room(Wait::Reserve, len, record, timeout)?;
         self.lent = Lent::Reserved { placement, len };
         // SAFETY: the reserved record lies in one piece of the ring (placement), after its word.
         let bytes = unsafe { self.ring().add(self.offset(placement.at) as usize + 8) };
@@ -123,7 +123,7 @@ impl Channel {
             return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
         }
         self.lent = Lent::Nothing;
-        self.finish_record(placement, len)
+        self.finish_record("channel_commit", placement, len)
     }
 
     /// Gives the open reservation back unsent (nothing shows: its length
@@ -133,7 +133,7 @@ impl Channel {
         if !matches!(self.lent, Lent::Reserved { .. }) {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                ch_call("channel_cancel", 0),
+                named_call("channel_cancel"),
                 msg!("nothing is reserved: reserve first"),
             ));
         }
@@ -147,10 +147,10 @@ impl Channel {
     /// end: it cannot be lent in one piece, and is `OutOfBounds` (receive it
     /// with `recv`).
     pub fn peek(&mut self, timeout: Option<Duration>) -> Result<Peeked<'_>> {
-        let call = || ch_call("channel_peek", 0);
+        let call = || named_call("channel_peek");
         self.check_role(Role::Receiver, call)?;
         self.check_nothing_lent(call)?;
-        let (at, len) = self.next_message(Wait::Recv, 0, timeout)?;
+        let (at, len) = self.next_message(Wait::Peek, 0, timeout)?;
         if self.offset(at) + record_size(len) > self.capacity {
             let reason = msg!(
                 "the next message ({} bytes) wraps around the ring's end and cannot be lent in one piece: receive it",
@@ -175,7 +175,7 @@ impl Channel {
             let reason = msg!("no message is lent: peek first");
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                ch_call("channel_release", 0),
+                named_call("channel_release"),
                 reason,
             ));
         };

@@ -124,37 +124,45 @@ impl Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wait {
     Send,
+    Reserve,
     Recv,
+    Peek,
 }
 
 impl Wait {
-    fn call(self) -> &'static str {
+    /// The call that waits, as its errors name it (`len`: the message's
+    /// length, or the buffer's for a receive).
+    fn call(self, len: usize) -> Call {
         match self {
-            Wait::Send => "channel_send",
-            Wait::Recv => "channel_recv",
+            Wait::Send => ch_call("channel_send", len),
+            Wait::Reserve => ch_call("channel_reserve", len),
+            Wait::Recv => ch_call("channel_recv", len),
+            Wait::Peek => named_call("channel_peek"),
         }
     }
 
-    fn try_call(self) -> &'static str {
+    /// The call that was asked not to wait (a zero timeout).
+    fn try_call(self, len: usize) -> Call {
         match self {
-            Wait::Send => "channel_try_send",
-            Wait::Recv => "channel_try_recv",
+            Wait::Send => ch_call("channel_try_send", len),
+            Wait::Recv => ch_call("channel_try_recv", len),
+            Wait::Reserve | Wait::Peek => self.call(len),
         }
     }
 
     /// Why a try-call would wait.
     fn idle(self) -> Message {
         match self {
-            Wait::Send => msg!("the ring is full"),
-            Wait::Recv => msg!("the ring is empty"),
+            Wait::Send | Wait::Reserve => msg!("the ring is full"),
+            Wait::Recv | Wait::Peek => msg!("the ring is empty"),
         }
     }
 
     /// What did not happen by the deadline.
     fn missed(self, timeout: Duration) -> Message {
         match self {
-            Wait::Send => msg!("the receiver made no room within {}", timeout),
-            Wait::Recv => msg!("no message came within {}", timeout),
+            Wait::Send | Wait::Reserve => msg!("the receiver made no room within {}", timeout),
+            Wait::Recv | Wait::Peek => msg!("no message came within {}", timeout),
         }
     }
 }
@@ -561,14 +569,14 @@ impl Channel {
         spin: impl Fn() -> bool,
         ready: impl Fn() -> bool,
     ) -> Result<()> {
-        let call = || ch_call(wait.call(), len);
+        let call = || wait.call(len);
         if self.peer().closed.load(Acquire) != 0 && !ready() {
             return Err(self.closed(call()));
         }
         if timeout == Some(Duration::ZERO) {
             return Err(Error::new(
                 ErrorKind::WouldBlock,
-                ch_call(wait.try_call(), len),
+                wait.try_call(len),
                 wait.idle(),
             ));
         }
@@ -611,7 +619,7 @@ impl Channel {
                 mine.sleeping.store(0, SeqCst);
                 return Ok(true);
             }
-            if let Err(error) = self.check_peer(ch_call(wait.call(), len)) {
+            if let Err(error) = self.check_peer(wait.call(len)) {
                 mine.sleeping.store(0, SeqCst);
                 return Err(error);
             }
@@ -656,10 +664,10 @@ impl Channel {
             );
             return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
         }
-        let placement = self.make_room(len, record, timeout)?;
+        let placement = self.make_room(Wait::Send, len, record, timeout)?;
         // SAFETY: the record's bytes lie in the free part of the ring, which only the sender writes.
         unsafe { self.copy_in(placement.at + 8, message.as_ptr(), len) };
-        self.finish_record(placement, len)
+        self.finish_record("channel_send", placement, len)
     }
 
     /// `InvalidArgument` unless this end is `role`.
@@ -679,11 +687,12 @@ impl Channel {
     /// closed and (every RECEIVER_PROBE_INTERVAL) that it lives.
     fn make_room(
         &mut self,
+        wait: Wait,
         len: usize,
         record: u64,
         timeout: Option<Duration>,
     ) -> Result<Placement> {
-        let call = || ch_call("channel_send", len);
+        let call = || wait.call(len);
         let placement = Placement::of(self.position, self.offset, record, self.capacity);
         self.check_limit(call(), placement.need)?;
         if self.peer().closed.load(Acquire) != 0 {
@@ -708,7 +717,7 @@ impl Channel {
                     .saturating_sub(head.saturating_sub(tail.load(Acquire)))
                     >= placement.need
             };
-            self.wait_until(Wait::Send, len, timeout, room, room)?;
+            self.wait_until(wait, len, timeout, room, room)?;
             self.peer_position = self.read_tail(call)?;
         }
         Ok(placement)
@@ -718,12 +727,17 @@ impl Channel {
     /// zeroed when it lies in free space (old bytes live there), then the
     /// length word is written, then the skip marker before it, if any (each
     /// last, with Release: the receiver polls them), then the new head.
-    fn finish_record(&mut self, placement: Placement, len: usize) -> Result<()> {
+    fn finish_record(
+        &mut self,
+        call: &'static str,
+        placement: Placement,
+        len: usize,
+    ) -> Result<()> {
         let next = placement.at + record_size(len);
         // When the ring is exactly full the word after is the receiver's unread
         // word, which the receiver zeroes once read.
         if self.capacity - (next - self.peer_position) < 8 {
-            self.peer_position = self.read_tail(|| ch_call("channel_send", len))?;
+            self.peer_position = self.read_tail(|| ch_call(call, len))?;
         }
         if self.capacity - (next - self.peer_position) >= 8 {
             // Written only when not zero already: the receiver may be polling it.
@@ -783,7 +797,7 @@ impl Channel {
         cap: usize,
         timeout: Option<Duration>,
     ) -> Result<(u64, usize)> {
-        let call = || ch_call(wait.call(), cap);
+        let call = || wait.call(cap);
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut woken = false;
         let mut waited = false;
@@ -836,7 +850,7 @@ impl Channel {
                     woken = false;
                 }
                 word => {
-                    let len = self.message_len(word, cap)?;
+                    let len = self.message_len(word, call)?;
                     self.check_limit(call(), record_size(len))?;
                     self.pacing.on_message(waited);
                     return Ok((tail, len));
@@ -852,7 +866,7 @@ impl Channel {
     }
 
     /// The length of the message a length word announces, checked against the ring.
-    fn message_len(&self, word: u64, cap: usize) -> Result<usize> {
+    fn message_len(&self, word: u64, call: impl Fn() -> Call) -> Result<usize> {
         let length = word.wrapping_sub(1);
         if length > u32::MAX as u64 || record_size(length as usize) > self.capacity {
             let reason = msg!(
@@ -860,7 +874,7 @@ impl Channel {
                 length,
                 self.capacity
             );
-            return Err(corrupt(ch_call("channel_recv", cap), reason));
+            return Err(corrupt(call(), reason));
         }
         Ok(length as usize)
     }
@@ -878,14 +892,17 @@ impl Channel {
         }
         match word {
             0 | SKIP => None,
-            word => self.message_len(word, 0).ok(),
+            word => self
+                .message_len(word, || named_call("channel_pending_len"))
+                .ok(),
         }
     }
 
     /// The largest message [`reserve`](Self::reserve) lends: half the ring (in
-    /// 8-byte words), less the record's 8-byte length word.
+    /// 8-byte words), less the record's 8-byte length word, and at most
+    /// 4 GiB - 1 (a length word holds 32 bits), as for [`send`](Self::send).
     pub fn max_reservation(&self) -> usize {
-        (largest_whole_record(self.capacity) - 8) as usize
+        (largest_whole_record(self.capacity) - 8).min(u32::MAX as u64) as usize
     }
 }
 
