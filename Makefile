@@ -33,7 +33,7 @@ STATIC_LIBS  := target/native-static-libs
 
 .PHONY: all run test header examples install uninstall clean bench fuzz fuzz-differential fuzz-c stress miri \
         runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
-        docs-test cpp-test cmake-test c89-test install-cxx-cmake uninstall-cxx-cmake
+        docs-test cpp-test cmake-test c89-test
 
 all: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) examples
 
@@ -184,12 +184,35 @@ BINDIR     := $(DESTDIR)$(PREFIX)/bin
 LIBDIR     := $(DESTDIR)$(PREFIX)/lib
 INCDIR     := $(DESTDIR)$(PREFIX)/include/rshm
 PCDIR      := $(LIBDIR)/pkgconfig
-INSTALLED  := $(LIBDIR)/librshm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/librshm.so $(LIBDIR)/librshm.a \
-              $(LIBDIR)/librshm_preload.so $(INCDIR)/rshm.h $(INCDIR)/rshm_compat.h $(INCDIR)/rshm_inline.h $(PCDIR)/rshm.pc $(BINDIR)/rshm
+CMAKEDIR   := $(LIBDIR)/cmake/rshm
+SHAREDIR   := $(DESTDIR)$(PREFIX)/share
+DOCDIR     := $(SHAREDIR)/doc/rshm
+# Everything make install puts down, and the preload's soname link that ldconfig may add.
+INSTALLED  := $(BINDIR)/rshm $(LIBDIR)/librshm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/librshm.so \
+              $(LIBDIR)/librshm.a $(LIBDIR)/librshm_preload.so $(LIBDIR)/librshm_preload.so.0 \
+              $(addprefix $(INCDIR)/,rshm.h rshm_compat.h rshm_inline.h rshm.hpp) $(PCDIR)/rshm.pc \
+              $(addprefix $(CMAKEDIR)/,rshmConfig.cmake rshmConfigVersion.cmake rshmTargets.cmake) \
+              $(DOCDIR)/LICENSE-MIT $(DOCDIR)/LICENSE-APACHE $(SHAREDIR)/man/man1/rshm.1 \
+              $(SHAREDIR)/bash-completion/completions/rshm $(SHAREDIR)/zsh/site-functions/_rshm \
+              $(SHAREDIR)/fish/vendor_completions.d/rshm.fish
 
-# Installed libraries and the command are stripped of debug information.
-install: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS)
-	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR)
+# rshm(1) and the bash, zsh and fish completions, which the command generates from the one
+# definition of its command line (cli/src/args.rs).
+GENERATED  := target/generated
+$(GENERATED)/stamp: $(COMMAND)
+	@mkdir -p $(@D)
+	$(COMMAND) manpage > $(@D)/rshm.1
+	$(COMMAND) completions bash > $(@D)/rshm.bash
+	$(COMMAND) completions zsh > $(@D)/_rshm
+	$(COMMAND) completions fish > $(@D)/rshm.fish
+	@touch $@
+
+# Libraries and the command are stripped of debug information. The .in templates (pkg-config,
+# CMake) are filled in with sed: installing needs no CMake, and the CMake package finds its
+# files relative to its own folder.
+install: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS) $(GENERATED)/stamp
+	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR) $(CMAKEDIR) $(DOCDIR) $(SHAREDIR)/man/man1 \
+		$(SHAREDIR)/bash-completion/completions $(SHAREDIR)/zsh/site-functions $(SHAREDIR)/fish/vendor_completions.d
 	install -m 0755 -s $(COMMAND) $(BINDIR)/rshm
 	install -m 0755 -s $(SHARED) $(LIBDIR)/librshm.so.$(VERSION)
 	ln -sf librshm.so.$(VERSION) $(LIBDIR)/$(SONAME)
@@ -197,72 +220,25 @@ install: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS)
 	install -m 0644 $(STATIC) $(LIBDIR)/librshm.a
 	strip --strip-debug $(LIBDIR)/librshm.a
 	install -m 0755 -s $(PRELOAD) $(LIBDIR)/librshm_preload.so
-	install -m 0644 include/rshm.h include/rshm_compat.h include/rshm_inline.h $(INCDIR)/
+	install -m 0644 include/rshm.h include/rshm_compat.h include/rshm_inline.h include/rshm.hpp $(INCDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e "s|@NATIVE_STATIC_LIBS@|$$(cat $(STATIC_LIBS))|" \
 		rshm.pc.in > $(PCDIR)/rshm.pc
-	@echo "installed under $(DESTDIR)$(PREFIX); run ldconfig if $(PREFIX)/lib is in the loader's path"
-
-# ldconfig, run on $(LIBDIR), adds the preload's soname link: it goes too.
-uninstall:
-	rm -f $(INSTALLED) $(LIBDIR)/librshm_preload.so.0
-	-rmdir $(INCDIR) 2>/dev/null
-
-# The C++ header, the CMake package and the license texts, installed and uninstalled with the
-# rest (docs/cpp.md). cmake/*.in are filled in with sed, as rshm.pc.in is: installing needs no
-# CMake. Paths in the package are relative to its folder, so it needs no PREFIX.
-CMAKEDIR   := $(LIBDIR)/cmake/rshm
-DOCDIR     := $(DESTDIR)$(PREFIX)/share/doc/rshm
-CXX_CMAKE_INSTALLED := $(INCDIR)/rshm.hpp $(CMAKEDIR)/rshmConfig.cmake $(CMAKEDIR)/rshmConfigVersion.cmake \
-              $(CMAKEDIR)/rshmTargets.cmake $(DOCDIR)/LICENSE-MIT $(DOCDIR)/LICENSE-APACHE
-install: install-cxx-cmake
-uninstall: uninstall-cxx-cmake
-install-cxx-cmake: $(STATIC_LIBS)
-	install -d $(INCDIR) $(CMAKEDIR) $(DOCDIR)
-	install -m 0644 include/rshm.hpp $(INCDIR)/
-	install -m 0644 LICENSE-MIT LICENSE-APACHE $(DOCDIR)/
 	sed -e 's|@VERSION@|$(VERSION)|g' cmake/rshmConfig.cmake.in > $(CMAKEDIR)/rshmConfig.cmake
 	sed -e 's|@VERSION@|$(VERSION)|g' -e "s|@SIZEOF_VOID_P@|$$(($$(getconf LONG_BIT) / 8))|g" \
 		cmake/rshmConfigVersion.cmake.in > $(CMAKEDIR)/rshmConfigVersion.cmake
 	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SONAME@|$(SONAME)|g' \
 		-e "s|@NATIVE_STATIC_LIBS@|$$(xargs -n1 < $(STATIC_LIBS) | sed 's/^-l//' | paste -sd ';' -)|" \
 		cmake/rshmTargets.cmake.in > $(CMAKEDIR)/rshmTargets.cmake
-uninstall-cxx-cmake:
-	rm -f $(CXX_CMAKE_INSTALLED)
-	-rmdir $(CMAKEDIR) $(DOCDIR) 2>/dev/null
+	install -m 0644 LICENSE-MIT LICENSE-APACHE $(DOCDIR)/
+	install -m 0644 $(GENERATED)/rshm.1 $(SHAREDIR)/man/man1/rshm.1
+	install -m 0644 $(GENERATED)/rshm.bash $(SHAREDIR)/bash-completion/completions/rshm
+	install -m 0644 $(GENERATED)/_rshm $(SHAREDIR)/zsh/site-functions/_rshm
+	install -m 0644 $(GENERATED)/rshm.fish $(SHAREDIR)/fish/vendor_completions.d/rshm.fish
+	@echo "installed under $(DESTDIR)$(PREFIX); run ldconfig if $(PREFIX)/lib is in the loader's path"
 
-# The man page rshm(1) and the shell completions (bash, zsh, fish), which the command
-# generates from the one definition of its command line (cli/src/args.rs), installed and
-# uninstalled with the rest (docs/cli.md).
-MANDIR      := $(DESTDIR)$(PREFIX)/share/man/man1
-BASHCOMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-ZSHCOMPDIR  := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
-FISHCOMPDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-GENERATED   := target/generated
-COMMAND_DOCS := $(GENERATED)/rshm.1 $(GENERATED)/rshm.bash $(GENERATED)/_rshm $(GENERATED)/rshm.fish
-COMMAND_DOCS_INSTALLED := $(MANDIR)/rshm.1 $(BASHCOMPDIR)/rshm $(ZSHCOMPDIR)/_rshm $(FISHCOMPDIR)/rshm.fish
-.PHONY: install-command-docs uninstall-command-docs
-install: install-command-docs
-uninstall: uninstall-command-docs
-$(GENERATED)/rshm.1: $(COMMAND)
-	@mkdir -p $(@D)
-	$(COMMAND) manpage > $@.tmp && mv $@.tmp $@
-$(GENERATED)/rshm.bash: $(COMMAND)
-	@mkdir -p $(@D)
-	$(COMMAND) completions bash > $@.tmp && mv $@.tmp $@
-$(GENERATED)/_rshm: $(COMMAND)
-	@mkdir -p $(@D)
-	$(COMMAND) completions zsh > $@.tmp && mv $@.tmp $@
-$(GENERATED)/rshm.fish: $(COMMAND)
-	@mkdir -p $(@D)
-	$(COMMAND) completions fish > $@.tmp && mv $@.tmp $@
-install-command-docs: $(COMMAND_DOCS)
-	install -d $(MANDIR) $(BASHCOMPDIR) $(ZSHCOMPDIR) $(FISHCOMPDIR)
-	install -m 0644 $(GENERATED)/rshm.1 $(MANDIR)/rshm.1
-	install -m 0644 $(GENERATED)/rshm.bash $(BASHCOMPDIR)/rshm
-	install -m 0644 $(GENERATED)/_rshm $(ZSHCOMPDIR)/_rshm
-	install -m 0644 $(GENERATED)/rshm.fish $(FISHCOMPDIR)/rshm.fish
-uninstall-command-docs:
-	rm -f $(COMMAND_DOCS_INSTALLED)
+uninstall:
+	rm -f $(INSTALLED)
+	-rmdir $(INCDIR) $(CMAKEDIR) $(DOCDIR) 2>/dev/null
 
 # ---- benchmarks: see docs/benchmarks.md ----
 bench: $(SHARED)
