@@ -468,7 +468,9 @@ impl Channel {
         // range belongs to the sender until it publishes the new head.
         unsafe {
             std::ptr::copy_nonoverlapping(src, self.ring().add(start), first);
-            std::ptr::copy_nonoverlapping(src.add(first), self.ring(), len - first);
+            if first < len {
+                std::ptr::copy_nonoverlapping(src.add(first), self.ring(), len - first);
+            }
         }
     }
 
@@ -482,7 +484,9 @@ impl Channel {
         // SAFETY: as copy_in; the range belongs to the receiver until it publishes the new tail.
         unsafe {
             std::ptr::copy_nonoverlapping(self.ring().add(start), dst, first);
-            std::ptr::copy_nonoverlapping(self.ring(), dst.add(first), len - first);
+            if first < len {
+                std::ptr::copy_nonoverlapping(self.ring(), dst.add(first), len - first);
+            }
         }
     }
 
