@@ -24,6 +24,18 @@ pub fn gather(kinds: &[Kind], rule: &Rule) -> Result<Vec<Listed>, (Kind, rshm::E
     Ok(listed)
 }
 
+/// [`gather`], or None after telling the user which kind could not be listed, and why.
+pub fn gather_or_report(kinds: &[Kind], rule: &Rule) -> Option<Vec<Listed>> {
+    gather(kinds, rule)
+        .map_err(|(kind, error)| {
+            crate::fail::report(
+                format!("cannot list the {kind}s: {}", error.reason()),
+                crate::fail::Cause::Rshm(&error),
+            )
+        })
+        .ok()
+}
+
 /// `segment 5 (key 0x41012345, 8.0 KiB)`, `semaphore set 3 (key ..., 2 semaphores)`,
 /// `message queue 2 (key ..., 3 messages)`: an object as messages name it.
 pub fn describe(object: &Object) -> String {

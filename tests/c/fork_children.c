@@ -13,7 +13,6 @@
  * Usage: fork_children [CHILDREN] (default 400, 4 under valgrind: memcheck there, not the race). */
 #include "harness.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -93,22 +92,12 @@ static pid_t make_child(int i) {
     return (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
-static int under_valgrind(void) {
-    const char *preload = getenv("LD_PRELOAD");
-    return preload != NULL && strstr(preload, "vgpreload") != NULL;
-}
-
 int main(int argc, char **argv) {
     enter_private_ipc_namespace();
 #ifdef RSHM_TEST_PRELOAD
-    Dl_info where;
-    if (!dladdr((void *)shmat, &where) || strstr(where.dli_fname, "rshm_preload") == NULL) {
-        fprintf(stderr, "shmat comes from %s, not the preload: run under LD_PRELOAD\n",
-                where.dli_fname ? where.dli_fname : "?");
-        return 2;
-    }
+    harness_require_preload();
 #endif
-    int children = argc > 1 ? atoi(argv[1]) : under_valgrind() ? 4 : 400;
+    int children = argc > 1 ? atoi(argv[1]) : harness_under_valgrind() ? 4 : 400;
     shared_id = SHMGET(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
     CHECK(shared_id >= 0, "shmget: %s", strerror(errno));
 

@@ -34,6 +34,27 @@ static void enter_private_ipc_namespace(void) {
     }
 }
 
+/* Whether this runs under valgrind (its preload is in LD_PRELOAD): a test shrinks its loops. */
+__attribute__((unused)) static int harness_under_valgrind(void) {
+    const char *preload = getenv("LD_PRELOAD");
+    return preload != NULL && strstr(preload, "vgpreload") != NULL;
+}
+
+#ifdef RSHM_TEST_PRELOAD
+#include <dlfcn.h>
+#include <sys/shm.h>
+/* A test of the preload's calls (built with -DRSHM_TEST_PRELOAD) exits 2 unless shmat comes
+ * from the preload. */
+static void harness_require_preload(void) {
+    Dl_info where;
+    if (!dladdr((void *)shmat, &where) || strstr(where.dli_fname, "rshm_preload") == NULL) {
+        fprintf(stderr, "shmat comes from %s, not the preload: run under LD_PRELOAD\n",
+                where.dli_fname ? where.dli_fname : "?");
+        exit(2);
+    }
+}
+#endif
+
 static int harness_summary(const char *name) {
     printf("%s: %d passed, %d failed\n", name, harness_passed, harness_failed);
     return harness_failed == 0 ? 0 : 1;

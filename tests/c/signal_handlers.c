@@ -14,7 +14,6 @@
  * Usage: signal_handlers [MILLISECONDS] (default 1500). */
 #include "harness.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -186,23 +185,13 @@ static void *watchdog(void *arg) {
     _exit(3);
 }
 
-static int under_valgrind(void) {
-    const char *preload = getenv("LD_PRELOAD");
-    return preload != NULL && strstr(preload, "vgpreload") != NULL;
-}
-
 int main(int argc, char **argv) {
     enter_private_ipc_namespace();
 #ifdef RSHM_TEST_PRELOAD
-    Dl_info where;
-    if (!dladdr((void *)shmat, &where) || strstr(where.dli_fname, "rshm_preload") == NULL) {
-        fprintf(stderr, "shmat comes from %s, not the preload: run under LD_PRELOAD\n",
-                where.dli_fname ? where.dli_fname : "?");
-        return 2;
-    }
+    harness_require_preload();
 #endif
-    long ms = argc > 1 ? atol(argv[1]) : under_valgrind() ? 500 : 1500;
-    if (under_valgrind()) alarm_us = 2000, usr1_us = 1000; /* a handler takes far longer there */
+    long ms = argc > 1 ? atol(argv[1]) : harness_under_valgrind() ? 500 : 1500;
+    if (harness_under_valgrind()) alarm_us = 2000, usr1_us = 1000; /* a handler takes far longer there */
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += ms / 1000;
     deadline.tv_nsec += ms % 1000 * 1000000;
@@ -252,7 +241,7 @@ int main(int argc, char **argv) {
 
     CHECK(loop_failed_at == 0, "the loop failed at step %d", loop_failed_at);
     CHECK(handler_failed_at == 0, "a handler failed at step %d: \"%s\"", (int)handler_failed_at, handler_message);
-    CHECK(handled > (under_valgrind() ? 0 : 100), "only %d handlers ran", (int)handled);
+    CHECK(handled > (harness_under_valgrind() ? 0 : 100), "only %d handlers ran", (int)handled);
     CHECK(SHMCTL(shared_id, IPC_RMID, NULL) == 0, "IPC_RMID: %s", strerror(errno));
     unlink(keyfile);
     printf("%ld rounds in the loop, %d in handlers\n", rounds, (int)handled);

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "check.hpp"
 #include "rshm.hpp"
 
 using namespace std::chrono_literals;
@@ -25,17 +26,6 @@ using std::chrono::steady_clock;
 
 namespace {
 
-int passed, failed;
-
-void check(bool ok, const char *what, int line) {
-    if (ok) {
-        ++passed;
-    } else {
-        ++failed;
-        std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, line, what);
-    }
-}
-#define CHECK(cond) check(static_cast<bool>(cond), #cond, __LINE__)
 
 // The status of the rshm::error that f throws (RSHM_OK if it throws none); the error itself
 // in *caught.

@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "check.hpp"
 #include "rshm.hpp"
 
 static_assert(RSHM_HPP_EXCEPTIONS == 0, "built with -fno-exceptions, rshm.hpp offers the nothrow forms only");
@@ -30,17 +31,6 @@ template <class S>
 struct has_throwing_write<S, std::void_t<decltype(std::declval<S &>().write(0, nullptr, 0))>> : std::true_type {};
 static_assert(!has_throwing_write<rshm::segment>::value, "no throwing forms without exceptions");
 
-int passed, failed;
-
-void check(bool ok, const char *what, int line) {
-    if (ok) {
-        ++passed;
-    } else {
-        ++failed;
-        std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, line, what);
-    }
-}
-#define CHECK(cond) check(static_cast<bool>(cond), #cond, __LINE__)
 
 bool child_ok(pid_t child) {
     int status = 0;

@@ -5,15 +5,8 @@
 # make c89-test.
 set -eu
 : "${CC:=cc}"
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(pwd)
-prefix=$(mktemp -d)
-work=$(mktemp -d)
-trap 'rm -rf "$work" "$prefix"' EXIT
-fail() { echo "c89-test: $*"; exit 1; }
-
-${MAKE:-make} --no-print-directory -s install PREFIX="$prefix" > /dev/null
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+test_name=c89-test
+. "$(dirname "$0")/scratch_install.sh"
 "$CC" -std=c89 -pedantic -Wall -Wextra -Werror $(pkg-config --cflags rshm) "$root/tests/c89/consumer.c" \
     $(pkg-config --libs rshm) -Wl,-rpath,"$prefix/lib" -o "$work/consumer" || fail "tests/c89/consumer.c does not build as C89"
 (cd "$work" && "$here/isolated.sh" ./consumer) || fail "the C89 consumer fails"

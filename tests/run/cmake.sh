@@ -10,14 +10,8 @@
 # Programs run in an IPC namespace of their own. Run from the source tree by make cmake-test.
 set -eu
 command -v cmake > /dev/null || { echo "cmake-test: cmake is missing (.ci/deps installs it)"; exit 1; }
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(pwd)
-prefix=$(mktemp -d)
-work=$(mktemp -d)
-trap 'rm -rf "$work" "$prefix"' EXIT
-fail() { echo "cmake-test: $*"; exit 1; }
-
-${MAKE:-make} --no-print-directory -s install PREFIX="$prefix" > /dev/null
+test_name=cmake-test
+. "$(dirname "$0")/scratch_install.sh"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 major=${version%%.*} minor_patch=${version#*.}
 minor=${minor_patch%%.*} patch=${minor_patch#*.}

@@ -12,16 +12,9 @@
 # "N passed, M failed". Run from the source tree by make cpp-test.
 set -eu
 : "${CXX:=c++}"
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(pwd)
-prefix=$(mktemp -d)
-work=$(mktemp -d)
-trap 'rm -rf "$work" "$prefix"' EXIT
-fail() { echo "cpp-test: $*"; exit 1; }
-
-${MAKE:-make} --no-print-directory -s install PREFIX="$prefix" > /dev/null
+test_name=cpp-test
+. "$(dirname "$0")/scratch_install.sh"
 [ -f "$prefix/include/rshm/rshm.hpp" ] || fail "make install did not install include/rshm/rshm.hpp"
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 cflags=$(pkg-config --cflags rshm)
 libs="$(pkg-config --libs rshm) -Wl,-rpath,$prefix/lib"
 WARN="-Wall -Wextra -Werror -pedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast -Wzero-as-null-pointer-constant"

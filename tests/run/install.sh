@@ -3,12 +3,9 @@
 # pkg-config (shared, static, compat header, preload), make uninstall, and
 # check that nothing is left. Run from the source tree by make install-test.
 set -eu
-PREFIX_DIR=$(mktemp -d)
-work=$(mktemp -d)
-trap 'rm -rf "$work" "$PREFIX_DIR"' EXIT
-fail() { echo "install-test: $*"; exit 1; }
-${MAKE:-make} --no-print-directory -s install PREFIX="$PREFIX_DIR" > /dev/null
-export PKG_CONFIG_PATH="$PREFIX_DIR/lib/pkgconfig"
+test_name=install-test
+. "$(dirname "$0")/scratch_install.sh"
+PREFIX_DIR=$prefix
 cd "$work"
 lib="$PREFIX_DIR/lib"
 

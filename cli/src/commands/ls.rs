@@ -2,8 +2,8 @@
 //! JSON array), with its class.
 
 use crate::args::LsArgs;
-use crate::fail::{self, Cause};
-use crate::inventory::{gather, Listed};
+use crate::fail;
+use crate::inventory::{gather_or_report, Listed};
 use crate::render::{self, ago, checked, human, json, Names, Table};
 use rshm::ipc::{Class, Kind, Object, PidRole, Rule};
 
@@ -21,15 +21,8 @@ pub fn run(args: LsArgs) -> u8 {
     }
     let kinds = args.kinds.or(&Kind::ALL);
     let rule = Rule::new(args.age.older_than);
-    let listed = match gather(&kinds, &rule) {
-        Ok(listed) => listed,
-        Err((kind, error)) => {
-            fail::report(
-                format!("cannot list the {kind}s: {}", error.reason()),
-                Cause::Rshm(&error),
-            );
-            return 1;
-        }
+    let Some(listed) = gather_or_report(&kinds, &rule) else {
+        return 1;
     };
     let shown: Vec<Listed> = listed
         .into_iter()

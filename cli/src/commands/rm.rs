@@ -3,7 +3,7 @@
 
 use crate::args::RmArgs;
 use crate::fail::{self, Cause};
-use crate::inventory::{describe, gather, owned_by, Listed};
+use crate::inventory::{describe, gather_or_report, owned_by, Listed};
 use crate::render::{count, Names};
 use rshm::ipc::{self, Caller, Class, Kind, Object, Removal, Rule};
 
@@ -149,15 +149,8 @@ fn remove_one(object: &Object, dry_run: bool, names: &Names) -> bool {
 /// right before its removal; with `--dry-run`, every decision and its reason.
 fn orphans(args: &RmArgs, rule: &Rule, names: &Names) -> u8 {
     let kinds = args.kinds.or(&[Kind::Segment]);
-    let listed = match gather(&kinds, rule) {
-        Ok(listed) => listed,
-        Err((kind, error)) => {
-            fail::report(
-                format!("cannot list the {kind}s: {}", error.reason()),
-                Cause::Rshm(&error),
-            );
-            return 1;
-        }
+    let Some(listed) = gather_or_report(&kinds, rule) else {
+        return 1;
     };
     let caller = Caller::this_process();
     let dry = args.dry_run;

@@ -32,50 +32,38 @@ impl Names {
 }
 
 fn user_name(uid: u32) -> Option<String> {
-    let mut pwd = std::mem::MaybeUninit::<libc::passwd>::uninit();
-    let mut buf = vec![0 as libc::c_char; 16384];
-    let mut result = std::ptr::null_mut();
-    // SAFETY: every buffer is valid and sized; getpwuid_r writes only into them.
-    let ret = unsafe {
-        libc::getpwuid_r(
-            uid,
-            pwd.as_mut_ptr(),
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    if ret != 0 || result.is_null() {
-        return None;
-    }
-    // SAFETY: on success pw_name points into buf, NUL-terminated.
-    Some(
-        unsafe { CStr::from_ptr((*result).pw_name) }
-            .to_string_lossy()
-            .into_owned(),
+    // SAFETY: getpwuid_r writes only into the entry and buffer it is given.
+    lookup(
+        |entry, buf, len, result| unsafe { libc::getpwuid_r(uid, entry, buf, len, result) },
+        |user: &libc::passwd| user.pw_name,
     )
 }
 
 fn group_name(gid: u32) -> Option<String> {
-    let mut grp = std::mem::MaybeUninit::<libc::group>::uninit();
+    // SAFETY: getgrgid_r writes only into the entry and buffer it is given.
+    lookup(
+        |entry, buf, len, result| unsafe { libc::getgrgid_r(gid, entry, buf, len, result) },
+        |group: &libc::group| group.gr_name,
+    )
+}
+
+/// A name from a reentrant lookup of the password or group database
+/// (`getpwuid_r`, `getgrgid_r`): `call` fills an entry, `name` picks its name.
+fn lookup<T>(
+    call: impl FnOnce(*mut T, *mut libc::c_char, usize, *mut *mut T) -> libc::c_int,
+    name: impl FnOnce(&T) -> *const libc::c_char,
+) -> Option<String> {
+    let mut entry = std::mem::MaybeUninit::<T>::uninit();
     let mut buf = vec![0 as libc::c_char; 16384];
     let mut result = std::ptr::null_mut();
-    // SAFETY: every buffer is valid and sized; getgrgid_r writes only into them.
-    let ret = unsafe {
-        libc::getgrgid_r(
-            gid,
-            grp.as_mut_ptr(),
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        )
-    };
+    let ret = call(entry.as_mut_ptr(), buf.as_mut_ptr(), buf.len(), &mut result);
     if ret != 0 || result.is_null() {
         return None;
     }
-    // SAFETY: on success gr_name points into buf, NUL-terminated.
+    // SAFETY: on success result points to the filled entry, whose name points
+    // into buf, NUL-terminated.
     Some(
-        unsafe { CStr::from_ptr((*result).gr_name) }
+        unsafe { CStr::from_ptr(name(&*result)) }
             .to_string_lossy()
             .into_owned(),
     )
