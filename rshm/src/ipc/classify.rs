@@ -28,7 +28,7 @@
 //! was recorded is a process of a PID namespace this one cannot see: *hidden*.
 
 use super::objects::{find, remove};
-use super::system::{Processes, SystemProcesses};
+use super::system::{PidState, Processes, SystemProcesses};
 use super::{Object, QueueEntry, SegmentEntry, SemaphoreSetEntry};
 use crate::error::Result;
 use std::fmt;
@@ -127,41 +127,6 @@ impl fmt::Display for PidRole {
             PidRole::LastSender => f.write_str("its last sender"),
             PidRole::LastReceiver => f.write_str("its last receiver"),
         }
-    }
-}
-
-/// What became of a recorded process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PidState {
-    /// It still runs.
-    Running,
-    /// No process has the id, or only a zombie.
-    Gone,
-    /// The id now names a process that started after the recorded one was
-    /// seen at work: the recorded one is gone.
-    Reused,
-    /// Its `/proc` entry may not be read: it cannot be told.
-    Unknown,
-    /// The kernel reports 0 where a process was recorded: it ran in a PID
-    /// namespace this process cannot see.
-    Hidden,
-}
-
-impl PidState {
-    /// The stable name scripts read: `running`, `gone`, `reused`, `unknown`, `hidden`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            PidState::Running => "running",
-            PidState::Gone => "gone",
-            PidState::Reused => "reused",
-            PidState::Unknown => "unknown",
-            PidState::Hidden => "hidden",
-        }
-    }
-
-    /// Whether the recorded process is known to be gone (`Gone` or `Reused`).
-    pub const fn is_gone(self) -> bool {
-        matches!(self, PidState::Gone | PidState::Reused)
     }
 }
 

@@ -25,14 +25,14 @@ mod objects;
 mod system;
 
 pub use classify::{
-    classify, remove_if_abandoned, Class, PidCheck, PidRole, PidState, Removal, Rule, Verdict,
+    classify, remove_if_abandoned, Class, PidCheck, PidRole, Removal, Rule, Verdict,
 };
 pub use limits::{
     queue_limits, queue_usage, semaphore_limits, semaphore_usage, QueueLimits, QueueUsage,
     SemaphoreLimits, SemaphoreUsage,
 };
 pub use objects::{find, find_key, list, remove};
-pub use system::{caller_may_remove, Caller};
+pub use system::{caller_may_remove, Caller, PidState};
 
 use crate::key::Key;
 use crate::segment::SegmentInfo;

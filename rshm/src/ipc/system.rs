@@ -2,10 +2,44 @@
 //! names the process that was recorded (by [`ProcessId`] and its start time),
 //! and whether the calling process may remove an object.
 
-use super::classify::PidState;
 use super::Owner;
 use crate::process::{Liveness, ProcessId};
 use crate::sys;
+
+/// What became of a recorded process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PidState {
+    /// It still runs.
+    Running,
+    /// No process has the id, or only a zombie.
+    Gone,
+    /// The id now names a process that started after the recorded one was
+    /// seen at work: the recorded one is gone.
+    Reused,
+    /// Its `/proc` entry may not be read: it cannot be told.
+    Unknown,
+    /// The kernel reports 0 where a process was recorded: it ran in a PID
+    /// namespace this process cannot see.
+    Hidden,
+}
+
+impl PidState {
+    /// The stable name scripts read: `running`, `gone`, `reused`, `unknown`, `hidden`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            PidState::Running => "running",
+            PidState::Gone => "gone",
+            PidState::Reused => "reused",
+            PidState::Unknown => "unknown",
+            PidState::Hidden => "hidden",
+        }
+    }
+
+    /// Whether the recorded process is known to be gone (`Gone` or `Reused`).
+    pub const fn is_gone(self) -> bool {
+        matches!(self, PidState::Gone | PidState::Reused)
+    }
+}
 
 /// A process that started this many seconds after an object's last use by
 /// the pid it records is taken for another process with a reused id. The
