@@ -4,13 +4,13 @@
 
 mod common;
 
-use common::unique_key;
+use common::{channel_options, unique_key};
 use rshm::{Channel, ChannelOptions, ErrorKind, Role};
 use std::time::Duration;
 
 fn pair(line: u32, capacity: usize) -> (Channel, Channel) {
     let key = unique_key(line);
-    let options = ChannelOptions::new().key(key).remove_on_close(true).clone();
+    let options = channel_options(key);
     let sender = Channel::create(&options, capacity, Role::Sender).unwrap();
     let receiver = Channel::open(ChannelOptions::new().key(key), Role::Receiver).unwrap();
     (sender, receiver)

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::unique_key;
+use common::{keyed_segment, unique_key};
 use rshm::{ErrorKind, Key, Mode, OpenOptions, Segment};
 
 #[test]
@@ -37,13 +37,7 @@ fn bounds_are_checked_without_overflow() {
 #[test]
 fn read_only_writes_are_errors_not_faults() {
     let key = unique_key(line!());
-    let mut owner = OpenOptions::new()
-        .key(key)
-        .create(true)
-        .size(64)
-        .remove_on_close(true)
-        .open()
-        .unwrap();
+    let mut owner = keyed_segment(key, 64);
     owner.write_str(0, c"hello").unwrap();
     let mut reader = OpenOptions::new().key(key).read_only(true).open().unwrap();
     assert!(reader.is_read_only());
@@ -88,13 +82,7 @@ fn strings_need_a_nul_inside_and_room_in_the_buffer() {
 #[test]
 fn opening_larger_than_existing_is_size_mismatch_and_creates_nothing() {
     let key = unique_key(line!());
-    let owner = OpenOptions::new()
-        .key(key)
-        .create(true)
-        .size(4096)
-        .remove_on_close(true)
-        .open()
-        .unwrap();
+    let owner = keyed_segment(key, 4096);
     let error = OpenOptions::new().key(key).size(8192).open().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::SizeMismatch, "{error:?}");
     assert!(
@@ -167,13 +155,7 @@ fn remove_on_close_marks_a_private_segment_at_once_and_a_keyed_one_at_close() {
     assert_eq!(segment.stat().unwrap_err().errno(), libc::EINVAL, "gone");
 
     let key = unique_key(line!());
-    let keyed = OpenOptions::new()
-        .key(key)
-        .create(true)
-        .size(64)
-        .remove_on_close(true)
-        .open()
-        .unwrap();
+    let keyed = keyed_segment(key, 64);
     assert!(!keyed.stat().unwrap().marked_for_removal);
     let segment = keyed.segment();
     drop(keyed);
@@ -261,13 +243,7 @@ fn resident_pages(addr: *mut u8, len: usize) -> usize {
 fn prefault_populates_every_page_at_open_and_changes_no_byte() {
     let len = 16 << 20;
     let key = unique_key(line!());
-    let plain = OpenOptions::new()
-        .key(key)
-        .create(true)
-        .size(len)
-        .remove_on_close(true)
-        .open()
-        .unwrap();
+    let plain = keyed_segment(key, len);
     assert_eq!(
         resident_pages(plain.as_ptr(), len),
         0,

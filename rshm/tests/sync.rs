@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{kill, reap, serial, spawn, unique_key};
+use common::{channel_options, keyed_segment, kill, reap, serial, spawn, unique_key};
 use rshm::{
     Channel, ChannelOptions, ErrorKind, Mutex, OpenOptions, Role, Semaphore, SemaphoreOptions,
     MUTEX_SIZE,
@@ -195,13 +195,7 @@ fn mutex_locks_unlocks_and_refuses_what_is_not_a_mutex() {
 fn a_mutex_holder_killed_with_sigkill_gives_owner_died_then_repair() {
     let _serial = serial();
     let key = unique_key(line!());
-    let mut segment = OpenOptions::new()
-        .key(key)
-        .create(true)
-        .size(4096)
-        .remove_on_close(true)
-        .open()
-        .unwrap();
+    let mut segment = keyed_segment(key, 4096);
     Mutex::init(&segment, 0).unwrap();
     segment.write(MUTEX_SIZE, &[0]).unwrap();
     let holder = spawn(move || {
@@ -278,7 +272,7 @@ fn checksum(data: &[u8]) -> u32 {
 fn channel_carries_messages_of_every_size_across_the_wrap_in_order() {
     let _serial = serial();
     let key = unique_key(line!());
-    let options = ChannelOptions::new().key(key).remove_on_close(true).clone();
+    let options = channel_options(key);
     let mut receiver = Channel::create(&options, 1024, Role::Receiver).unwrap();
     let sender_pid = spawn(move || {
         let mut sender = Channel::open(ChannelOptions::new().key(key), Role::Sender).unwrap();
@@ -328,7 +322,7 @@ fn channel_carries_messages_of_every_size_across_the_wrap_in_order() {
 fn channel_limits_full_ring_small_buffers_and_corrupt_segments() {
     let _serial = serial();
     let key = unique_key(line!());
-    let options = ChannelOptions::new().key(key).remove_on_close(true).clone();
+    let options = channel_options(key);
     let mut sender = Channel::create(&options, 64, Role::Sender).unwrap();
     let mut receiver = Channel::open(ChannelOptions::new().key(key), Role::Receiver).unwrap();
     let too_big = sender.send(&[0; 57], None).unwrap_err();
@@ -373,13 +367,7 @@ fn channel_limits_full_ring_small_buffers_and_corrupt_segments() {
         .open()
         .unwrap();
     let plain_key = unique_key(line!());
-    let mut plain = OpenOptions::new()
-        .key(plain_key)
-        .create(true)
-        .size(4096)
-        .remove_on_close(true)
-        .open()
-        .unwrap();
+    let mut plain = keyed_segment(plain_key, 4096);
     plain.write(0, &[0xAB; 64]).unwrap();
     let error = Channel::open(ChannelOptions::new().key(plain_key), Role::Receiver).unwrap_err();
     assert!(

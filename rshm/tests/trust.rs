@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{kill, reap, serial, spawn, unique_key};
+use common::{channel_options, keyed_segment, kill, reap, serial, spawn, unique_key};
 use rshm::{Channel, ChannelOptions, ErrorKind, Mutex, OpenOptions, OpenSegment, Role};
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ fn peer_view(key: rshm::Key) -> OpenSegment {
 }
 
 fn channel_pair(key: rshm::Key, capacity: usize) -> (Channel, Channel) {
-    let options = ChannelOptions::new().key(key).remove_on_close(true).clone();
+    let options = channel_options(key);
     let sender = Channel::create(&options, capacity, Role::Sender).unwrap();
     let receiver = Channel::open(ChannelOptions::new().key(key), Role::Receiver).unwrap();
     (sender, receiver)
@@ -62,7 +62,7 @@ fn an_unaligned_tail_from_a_peer_is_corrupt_never_an_access_past_the_ring() {
 fn positions_near_two_to_the_64_are_refused_at_open() {
     let _serial = serial();
     let key = unique_key(line!());
-    let options = ChannelOptions::new().key(key).remove_on_close(true).clone();
+    let options = channel_options(key);
     let _sender = Channel::create(&options, 64, Role::Sender).unwrap();
     let mut peer = peer_view(key);
     let near = (u64::MAX - 15).to_le_bytes();
@@ -90,7 +90,7 @@ fn eight_processes_opening_one_end_at_once_make_one_holder() {
     let _serial = serial();
     for round in 0..20 {
         let key = unique_key(line!() * 100 + round);
-        let options = ChannelOptions::new().key(key).remove_on_close(true).clone();
+        let options = channel_options(key);
         let _sender = Channel::create(&options, 64, Role::Sender).unwrap();
         let (read_end, write_end) = {
             let mut fds = [0; 2];
@@ -161,7 +161,7 @@ fn the_send_after_the_receiver_closes_fails_closed() {
 fn a_dead_receiver_is_noticed_within_the_probe_interval_though_the_ring_never_fills() {
     let _serial = serial();
     let key = unique_key(line!());
-    let options = ChannelOptions::new().key(key).remove_on_close(true).clone();
+    let options = channel_options(key);
     let mut sender = Channel::create(&options, 1 << 20, Role::Sender).unwrap();
     let receiver = spawn(move || {
         let _end = Channel::open(ChannelOptions::new().key(key), Role::Receiver).unwrap();
@@ -202,13 +202,7 @@ fn a_dead_receiver_is_noticed_within_the_probe_interval_though_the_ring_never_fi
 // ---- mutexes ----
 
 fn mutex_segment(key: rshm::Key) -> OpenSegment {
-    let segment = OpenOptions::new()
-        .key(key)
-        .create(true)
-        .size(4096)
-        .remove_on_close(true)
-        .open()
-        .unwrap();
+    let segment = keyed_segment(key, 4096);
     Mutex::init(&segment, 0).unwrap();
     segment
 }

@@ -1,7 +1,7 @@
 //! Helpers shared by the Rust integration tests.
 #![allow(dead_code)]
 
-use rshm::{GetFlags, Key, Mode, Segment};
+use rshm::{ChannelOptions, GetFlags, Key, Mode, OpenOptions, OpenSegment, Segment};
 
 /// Removes the segment when the test ends, passed or failed.
 pub struct Removing(pub Segment);
@@ -85,4 +85,20 @@ pub fn become_nobody() {
         assert_eq!(libc::setgid(65534), 0);
         assert_eq!(libc::setuid(65534), 0);
     }
+}
+
+/// A new segment of `size` bytes for `key`, removed when this handle closes.
+pub fn keyed_segment(key: Key, size: usize) -> OpenSegment {
+    OpenOptions::new()
+        .key(key)
+        .create(true)
+        .size(size)
+        .remove_on_close(true)
+        .open()
+        .unwrap()
+}
+
+/// The options of a new channel for `key`, whose segment goes when its creator closes.
+pub fn channel_options(key: Key) -> ChannelOptions {
+    ChannelOptions::new().key(key).remove_on_close(true).clone()
 }
