@@ -1,4 +1,4 @@
-//! `Segment::open` and `OpenSegment`: the Rust form of the handle API.
+//! `OpenOptions::open` and `OpenSegment`: the Rust form of the handle API.
 
 mod common;
 
