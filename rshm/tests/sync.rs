@@ -573,3 +573,47 @@ fn sleeping_ends_are_woken_without_waiting_for_their_periodic_check() {
         2 * ROUNDS
     );
 }
+
+/// `Some(Duration::MAX)` (a timeout past what the clock can hold) waits as
+/// long as it takes, as `None` does: never a panic from `Instant + Duration`.
+#[test]
+fn a_timeout_too_long_for_the_clock_waits_as_long_as_it_takes() {
+    let _serial = serial();
+    let forever = Some(Duration::MAX);
+
+    let key = unique_key(line!());
+    let sem = Semaphore::open(
+        SemaphoreOptions::new()
+            .key(key)
+            .create(true)
+            .exclusive(true)
+            .initial(1),
+    )
+    .unwrap();
+    let _removing = RemoveSem(&sem);
+    sem.wait(forever).unwrap();
+
+    let (mut tx, mut rx) = {
+        let key = unique_key(line!());
+        let tx = Channel::create(&channel_options(key), 64, Role::Sender).unwrap();
+        let rx = Channel::open(ChannelOptions::new().key(key), Role::Receiver).unwrap();
+        (tx, rx)
+    };
+    tx.send(b"now", forever).unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(rx.recv(&mut buf, forever).unwrap(), 3);
+
+    let segment = segment_for_mutexes();
+    Mutex::init(&segment, 0).unwrap();
+    let mutex = Mutex::at(&segment, 0).unwrap();
+    mutex.lock(None).unwrap();
+    std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            let mutex = Mutex::at(&segment, 0).unwrap();
+            mutex.lock(forever).map(|()| mutex.unlock())
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        mutex.unlock().unwrap();
+        waiter.join().unwrap().unwrap().unwrap();
+    });
+}

@@ -235,7 +235,7 @@ impl<'a> Mutex<'a> {
         if cell.state.load(Acquire) == NOT_RECOVERABLE {
             return Err(not_recoverable(call()));
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = super::deadline(timeout);
         let started = Instant::now();
         cell.waiters.fetch_add(1, SeqCst);
         let _waiting = Waiting(cell);

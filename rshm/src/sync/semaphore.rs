@@ -180,7 +180,7 @@ impl Semaphore {
     /// `Some(ZERO)`: not at all, `WouldBlock` if none is free). The unit is
     /// returned by the kernel if this process exits without posting it back.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<()> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = super::deadline(timeout);
         loop {
             let mut op = [sembuf(-1, true)];
             if timeout == Some(Duration::ZERO) {

@@ -150,14 +150,16 @@ impl Channel {
         let call = || named_call("channel_peek");
         self.check_role(Role::Receiver, call)?;
         self.check_nothing_lent(call)?;
-        let (at, len) = self.next_message(Wait::Peek, 0, timeout)?;
+        let (at, len, waited) = self.next_message(Wait::Peek, 0, timeout)?;
         if self.offset(at) + record_size(len) > self.capacity {
+            self.pacing.not_taken(waited);
             let reason = msg!(
                 "the next message ({} bytes) wraps around the ring's end and cannot be lent in one piece: receive it",
                 len
             );
             return Err(Error::new(ErrorKind::OutOfBounds, call(), reason));
         }
+        self.pacing.on_message(waited);
         self.lent = Lent::Peeked { at, len };
         // SAFETY: the record lies in one piece of the ring (checked above), after its word.
         let bytes = unsafe { self.ring().add(self.offset(at) as usize + 8) };

@@ -56,6 +56,8 @@ const UNFENCED_SLEEP: Duration = Duration::from_millis(1);
 pub const RECEIVER_PROBE_INTERVAL: Duration = Duration::from_millis(100);
 /// Busy polls before sleeping: enough to catch a peer that answers within microseconds.
 const SPINS: u32 = 4000;
+/// Spins between two looks at the clock while spinning (a few microseconds).
+const DEADLINE_EVERY: u32 = 256;
 /// Which channel to make or open: its key (or path), the mode of a new
 /// one, and whether to refuse one made or owned by another user.
 ///
@@ -584,7 +586,7 @@ impl Channel {
                 wait.idle(),
             ));
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = crate::sync::deadline(timeout);
         if self.wait_for(wait, len, deadline, spin, ready)? {
             Ok(())
         } else {
@@ -608,22 +610,33 @@ impl Channel {
         spin: impl Fn() -> bool,
         ready: impl Fn() -> bool,
     ) -> Result<bool> {
-        for _ in 0..SPINS {
+        for spun in 0..SPINS {
             if spin() {
                 return Ok(true);
+            }
+            // A short timeout ends within the spinning too.
+            if spun % DEADLINE_EVERY == DEADLINE_EVERY - 1 && past(deadline) {
+                return Ok(ready());
             }
             std::hint::spin_loop();
         }
         let (mine, peer) = (self.mine(), self.peer());
         loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|left| left.is_zero()) {
+                return Ok(ready());
+            }
             let signal = peer.signal.load(SeqCst);
             mine.sleeping.store(1, SeqCst);
             let fenced = fence::heavy();
+            // The peer's state first, then `ready`: a peer sends its last message
+            // before it closes (or dies), so a close seen here comes with that message.
+            let peer_state = self.check_peer(wait.call(len));
             if ready() {
                 mine.sleeping.store(0, SeqCst);
                 return Ok(true);
             }
-            if let Err(error) = self.check_peer(wait.call(len)) {
+            if let Err(error) = peer_state {
                 mine.sleeping.store(0, SeqCst);
                 return Err(error);
             }
@@ -632,12 +645,7 @@ impl Channel {
             } else {
                 UNFENCED_SLEEP
             };
-            if let Some(deadline) = deadline {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    mine.sleeping.store(0, SeqCst);
-                    return Ok(ready());
-                }
+            if let Some(left) = left {
                 slice = slice.min(left);
             }
             let timeout = libc::timespec {
@@ -777,8 +785,9 @@ impl Channel {
         let call = || ch_call("channel_recv", cap);
         self.check_role(Role::Receiver, call)?;
         self.check_nothing_lent(call)?;
-        let (at, len) = self.next_message(Wait::Recv, cap, timeout)?;
+        let (at, len, waited) = self.next_message(Wait::Recv, cap, timeout)?;
         if len > cap {
+            self.pacing.not_taken(waited);
             let reason = msg!(
                 "the next message holds {} bytes, more than the buffer's {}; it stays in the channel",
                 len,
@@ -788,21 +797,23 @@ impl Channel {
         }
         // SAFETY: len <= cap, and the record lies in the ring from the private, aligned position.
         unsafe { self.copy_out(at + 8, buf.as_mut_ptr().cast(), len) };
+        self.pacing.on_message(waited);
         self.consume(at, len);
         Ok(len)
     }
 
-    /// The next message's position and length, once one is there: waits (at
-    /// most `timeout`) while the ring is empty, and steps over skip markers.
-    /// Every word is read at this end's own, aligned position.
+    /// The next message's position and length, once one is there, and whether
+    /// this call waited for it: waits (at most `timeout`) while the ring is
+    /// empty, and steps over skip markers. Every word is read at this end's
+    /// own, aligned position. The caller tells `pacing` once it takes the message.
     fn next_message(
         &mut self,
         wait: Wait,
         cap: usize,
         timeout: Option<Duration>,
-    ) -> Result<(u64, usize)> {
+    ) -> Result<(u64, usize, bool)> {
         let call = || wait.call(cap);
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = crate::sync::deadline(timeout);
         let mut woken = false;
         let mut waited = false;
         loop {
@@ -856,8 +867,7 @@ impl Channel {
                 word => {
                     let len = self.message_len(word, call)?;
                     self.check_limit(call(), record_size(len))?;
-                    self.pacing.on_message(waited);
-                    return Ok((tail, len));
+                    return Ok((tail, len, waited));
                 }
             }
         }
@@ -908,6 +918,11 @@ impl Channel {
     pub fn max_reservation(&self) -> usize {
         (largest_whole_record(self.capacity) - 8).min(u32::MAX as u64) as usize
     }
+}
+
+/// Whether `deadline` has passed (never, without one).
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
 }
 
 /// Whether the holder `holder` of `side` lives. Its namespace record counts

@@ -37,6 +37,9 @@ pub(super) struct Pacing {
     paused: bool,
     /// Messages taken without waiting since the last pause.
     since_pause: u32,
+    /// The next message was waited for by a call that then left it in the
+    /// ring (a buffer too small, a message too long to lend).
+    waited_for_next: bool,
 }
 
 impl Pacing {
@@ -46,6 +49,7 @@ impl Pacing {
             pause: 4 * MIN_PAUSE,
             paused: false,
             since_pause: 0,
+            waited_for_next: false,
         }
     }
 
@@ -73,8 +77,15 @@ impl Pacing {
         self.pause
     }
 
+    /// A call found the next message (`waited`: after waiting for it) but left
+    /// it in the ring: the call that takes it counts as having waited too.
+    pub(super) fn not_taken(&mut self, waited: bool) {
+        self.waited_for_next |= waited;
+    }
+
     /// A message was taken; `waited` says whether the call waited for it.
     pub(super) fn on_message(&mut self, waited: bool) {
+        let waited = waited || std::mem::take(&mut self.waited_for_next);
         self.streaming = !waited;
         if waited {
             self.paused = false;
@@ -128,6 +139,11 @@ mod tests {
         assert_eq!(pause, MIN_PAUSE);
         // A wait ends the stream: the next dry ring is polled at once.
         pacing.on_message(true);
+        assert_eq!(pacing.on_empty(), 0);
+        // So does a wait for a message that a first call left in the ring
+        // (its buffer too small) and a second call then took without waiting.
+        pacing.not_taken(true);
+        pacing.on_message(false);
         assert_eq!(pacing.on_empty(), 0);
     }
 }
