@@ -14,7 +14,10 @@ use rshm::Error;
 use rshm_compat::boundary::Failure;
 use std::cell::UnsafeCell;
 use std::fmt::{self, Write};
-use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU8,
+    Ordering::{AcqRel, Acquire, Release},
+};
 
 /// Bytes of one message, NUL included; a longer message is cut.
 const CAPACITY: usize = 1024;
@@ -31,6 +34,9 @@ struct Slot {
     text: [u8; CAPACITY],
 }
 
+/// A signal handler runs on the thread it interrupts, so the orderings below are
+/// about the compiler: Release before a slot is shown or given back and Acquire
+/// after one is claimed keep every read and write of a slot inside its claim.
 struct LastError {
     buffers: [UnsafeCell<Slot>; BUFFERS],
     /// The buffer `rshm_last_error` returns, or NONE.
@@ -74,13 +80,13 @@ impl LastError {
     /// deeper nesting of handlers than BUFFERS allows has taken them all.
     fn claim(&self) -> Option<usize> {
         loop {
-            let writing = self.writing.load(Relaxed);
-            let shown = self.shown.load(Relaxed);
+            let writing = self.writing.load(Acquire);
+            let shown = self.shown.load(Acquire);
             let free =
                 (0..BUFFERS).find(|&i| i != usize::from(shown) && writing & (1 << i) == 0)?;
             if self
                 .writing
-                .compare_exchange(writing, writing | (1 << free), Relaxed, Relaxed)
+                .compare_exchange(writing, writing | (1 << free), AcqRel, Acquire)
                 .is_ok()
             {
                 return Some(free);
@@ -114,21 +120,21 @@ impl LastError {
 
     /// Makes the claimed slot `index` the one shown, and releases it.
     fn show(&self, index: usize) {
-        self.shown.store(index as u8, Relaxed);
-        self.writing.fetch_and(!(1 << index), Relaxed);
+        self.shown.store(index as u8, Release);
+        self.writing.fetch_and(!(1 << index), Release);
     }
 
     /// The text shown, formatted first if it is still an error. A handler
     /// that asks while the code it interrupted is formatting that same slot
     /// gets "" rather than half a message.
     fn shown(&self) -> *const u8 {
-        let index = match self.shown.load(Relaxed) {
+        let index = match self.shown.load(Acquire) {
             NONE => return c"".as_ptr().cast(),
             index => usize::from(index),
         };
         let slot = self.buffers[index].get();
         let bit = 1 << index;
-        let writing = self.writing.fetch_or(bit, Relaxed);
+        let writing = self.writing.fetch_or(bit, AcqRel);
         if writing & bit != 0 {
             return c"".as_ptr().cast();
         }
@@ -138,7 +144,7 @@ impl LastError {
         if let Some((error, export)) = slot.pending.take() {
             write_text(&mut slot.text, format_args!("{}", error.in_export(export)));
         }
-        self.writing.fetch_and(!bit, Relaxed);
+        self.writing.fetch_and(!bit, Release);
         slot.text.as_ptr()
     }
 }
@@ -185,6 +191,7 @@ pub extern "C" fn rshm_last_error() -> *const libc::c_char {
 mod tests {
     use super::*;
     use std::ffi::CStr;
+    use std::sync::atomic::Ordering::Relaxed;
 
     fn last() -> String {
         // SAFETY: rshm_last_error returns a valid NUL-terminated string.
