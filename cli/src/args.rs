@@ -1,7 +1,8 @@
 //! The command line, defined once: clap parses it, and the same definition
 //! gives `--help`, `rshm help COMMAND`, the man page and the shell completions.
 
-use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use rshm::ipc::{Class, Kind};
 use rshm::Key;
 use std::path::PathBuf;
@@ -185,8 +186,8 @@ pub struct LsArgs {
     #[arg(long, value_parser = parse_key)]
     pub key: Option<Key>,
     /// Only objects of these classes (repeat it, or separate them with commas)
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub class: Vec<ClassArg>,
+    #[arg(long, value_delimiter = ',', value_parser = ClassParser)]
+    pub class: Vec<Class>,
     /// Only abandoned objects (the same as --class abandoned)
     #[arg(long)]
     pub orphans: bool,
@@ -312,31 +313,44 @@ pub struct KeyArgs {
     pub proj_id: i32,
 }
 
-/// A class, as `--class` takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ClassArg {
-    #[value(name = "in_use", alias = "in-use")]
-    InUse,
-    #[value(name = "marked_for_removal", alias = "marked-for-removal")]
-    MarkedForRemoval,
-    Unused,
-    Idle,
-    Unknown,
-    Recent,
-    Abandoned,
+/// `--class` takes a class by the name the rule gives it (`in_use`, or
+/// `in-use`): the names offered to help, the man page and the completions are
+/// the rule's own list, `Class::ALL`.
+#[derive(Debug, Clone, Copy)]
+struct ClassParser;
+
+impl ClassParser {
+    /// clap's parser of the names alone, for the list and for its error.
+    fn names() -> PossibleValuesParser {
+        PossibleValuesParser::new(Class::ALL.map(Class::name))
+    }
 }
 
-impl From<ClassArg> for Class {
-    fn from(class: ClassArg) -> Class {
-        match class {
-            ClassArg::InUse => Class::InUse,
-            ClassArg::MarkedForRemoval => Class::MarkedForRemoval,
-            ClassArg::Unused => Class::Unused,
-            ClassArg::Idle => Class::Idle,
-            ClassArg::Unknown => Class::Unknown,
-            ClassArg::Recent => Class::Recent,
-            ClassArg::Abandoned => Class::Abandoned,
+impl TypedValueParser for ClassParser {
+    type Value = Class;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Class, clap::Error> {
+        if let Some(class) = value.to_str().and_then(Class::from_name) {
+            return Ok(class);
         }
+        // Not a class: clap's own error, which lists the names.
+        Self::names().parse_ref(cmd, arg, value).and_then(|name| {
+            Class::from_name(&name)
+                .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd))
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            Class::ALL
+                .into_iter()
+                .map(|class| PossibleValue::new(class.name())),
+        ))
     }
 }
 

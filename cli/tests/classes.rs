@@ -79,6 +79,9 @@ fn every_segment_scenario_gets_its_class_and_reason() {
     );
     let only = json(&["ls", "--json", "--class", "unused,idle"]);
     assert_eq!(only.as_array().unwrap().len(), 3, "{only:#}");
+    // A class's name with dashes for its underscores, as people type it.
+    let dashed = json(&["ls", "--json", "--class", "in-use,marked-for-removal"]);
+    assert_eq!(dashed.as_array().unwrap().len(), 2, "{dashed:#}");
     let orphans = json(&["ls", "--json", "--orphans", "--older-than", "0"]);
     assert_eq!(orphans.as_array().unwrap().len(), 1);
 

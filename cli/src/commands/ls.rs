@@ -15,7 +15,7 @@ pub fn run(args: LsArgs) -> u8 {
             None => fail::usage("ls", format!("no user is named '{user}'")),
         },
     };
-    let mut classes: Vec<Class> = args.class.iter().map(|&c| c.into()).collect();
+    let mut classes: Vec<Class> = args.class.clone();
     if args.orphans {
         classes.push(Class::Abandoned);
     }
