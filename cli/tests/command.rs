@@ -20,14 +20,7 @@ fn no_arguments_print_usage_and_exit_2() {
         &["key", "/tmp"],
         &["ls", "--class", "lost"],
     ] {
-        let out = rshm(args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
-        assert!(text(&out.stderr).starts_with("error: "), "{args:?}");
+        usage_error(args);
     }
 }
 

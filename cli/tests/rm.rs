@@ -208,17 +208,9 @@ fn usage_errors_exit_2() {
         &["rm", "pipe:3"],
         &["rm", "--orphans", "--older-than", "10"],
     ] {
-        let out = rshm(args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
-        let said = text(&out.stderr);
+        let said = usage_error(args);
         assert!(
-            said.starts_with("error: ")
-                && (said.contains("Usage: rshm rm") || said.contains("--help")),
+            said.contains("Usage: rshm rm") || said.contains("--help"),
             "{args:?}: {said}"
         );
     }

@@ -12,18 +12,23 @@ use std::time::{Duration, Instant};
 
 // ---- semaphores ----
 
-#[test]
-fn semaphore_counts_times_out_and_refuses_bad_opens() {
-    let _serial = serial();
-    let key = unique_key(line!());
-    let sem = Semaphore::open(
+/// A new semaphore for `key` holding `initial` units (made here, exclusively).
+fn new_semaphore(key: rshm::Key, initial: u16) -> Semaphore {
+    Semaphore::open(
         SemaphoreOptions::new()
             .key(key)
             .create(true)
             .exclusive(true)
-            .initial(1),
+            .initial(initial),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn semaphore_counts_times_out_and_refuses_bad_opens() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let sem = new_semaphore(key, 1);
     let _removing = RemoveSem(&sem);
     assert_eq!(sem.value().unwrap(), 1);
     let other = Semaphore::open(SemaphoreOptions::new().key(key).initial(0)).unwrap();
@@ -582,14 +587,7 @@ fn a_timeout_too_long_for_the_clock_waits_as_long_as_it_takes() {
     let forever = Some(Duration::MAX);
 
     let key = unique_key(line!());
-    let sem = Semaphore::open(
-        SemaphoreOptions::new()
-            .key(key)
-            .create(true)
-            .exclusive(true)
-            .initial(1),
-    )
-    .unwrap();
+    let sem = new_semaphore(key, 1);
     let _removing = RemoveSem(&sem);
     sem.wait(forever).unwrap();
 

@@ -53,6 +53,16 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// stderr of `rshm ARGS`, asserting a usage error: exit 2, and a message
+/// that starts with `error: `.
+pub fn usage_error(args: &[&str]) -> String {
+    let out = rshm(args);
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {said}");
+    assert!(said.starts_with("error: "), "{args:?}: {said}");
+    said
+}
+
 /// stdout, asserting the exit code.
 pub fn expect(output: &Output, code: i32) -> String {
     assert_eq!(
