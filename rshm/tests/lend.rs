@@ -200,4 +200,7 @@ fn a_reservation_never_exceeds_what_a_length_word_holds() {
     let error = tx.reserve(u32::MAX as usize + 1, None).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{error}");
     assert!(error.to_string().contains("4294967295"), "{error}");
+    // The largest length there is: refused, not an overflow.
+    let error = tx.reserve(usize::MAX, None).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{error}");
 }

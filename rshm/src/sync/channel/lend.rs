@@ -13,7 +13,7 @@
 //! sender can change them while they are read: validate a copy of what you
 //! validate, never the lent bytes themselves.
 
-use super::layout::{largest_whole_record, record_size, Placement};
+use super::layout::{record_size, Placement};
 use super::{ch_call, named_call, Channel, Role, Wait};
 use crate::error::{msg, Call, Error, ErrorKind, Result};
 use std::ops::{Deref, DerefMut};
@@ -79,14 +79,15 @@ impl Channel {
         let call = || ch_call("channel_reserve", len);
         self.check_role(Role::Sender, call)?;
         self.check_nothing_lent(call)?;
-        let record = record_size(len);
-        if len > self.max_reservation() || record > largest_whole_record(self.capacity) {
+        // max_reservation keeps the record within half the ring and the length within 32 bits.
+        if len > self.max_reservation() {
             let reason = msg!(
                 "a reservation may hold at most {} bytes in this channel (half its ring, less the 8-byte length word, and below 4 GiB)",
                 self.max_reservation()
             );
             return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
         }
+        let record = record_size(len);
         let placement = self.make_room(Wait::Reserve, len, record, timeout)?;
         self.lent = Lent::Reserved { placement, len };
         // SAFETY: the reserved record lies in one piece of the ring (placement), after its word.

@@ -668,14 +668,15 @@ impl Channel {
         let call = || ch_call("channel_send", len);
         self.check_role(Role::Sender, call)?;
         self.check_nothing_lent(call)?;
-        let record = record_size(len);
-        if len > u32::MAX as usize || record > self.capacity {
+        // The length first: record_size of a length past 32 bits could overflow.
+        let fits = (len <= u32::MAX as usize).then(|| record_size(len));
+        let Some(record) = fits.filter(|&record| record <= self.capacity) else {
             let reason = msg!(
                 "a message may hold at most {} bytes in this channel",
                 self.capacity - 8
             );
             return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
-        }
+        };
         let placement = self.make_room(Wait::Send, len, record, timeout)?;
         // SAFETY: the record's bytes lie in the free part of the ring, which only the sender writes.
         unsafe { self.copy_in(placement.at + 8, message.as_ptr(), len) };
