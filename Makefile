@@ -243,6 +243,7 @@ uninstall:
 # ---- benchmarks: see docs/benchmarks.md ----
 bench: $(SHARED)
 	@mkdir -p target/bench
+	.ci/bench-deps
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/calls.c -L$(RELEASE) -lrshm -lm $(RPATH) -o target/bench/calls
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/copy.c -L$(RELEASE) -lrshm -lm $(RPATH) -o target/bench/copy
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/prefault.c -L$(RELEASE) -lrshm -lm $(RPATH) -o target/bench/prefault
@@ -250,7 +251,7 @@ bench: $(SHARED)
 	@echo "== the five calls against glibc"; ./target/bench/calls target/bench/calls.csv
 	@echo "== checked copies (rshm_write / rshm_read, and the inline view) against memcpy"; ./target/bench/copy target/bench/copy.csv
 	@echo "== the first touch of a 1 GiB segment"; ./target/bench/prefault target/bench/prefault.csv
-	@echo "== channels and IPC, with iceoryx2"; ./bench/target/release/rshm-bench target/bench
+	@echo "== channels and IPC, with iceoryx2, Boost.Interprocess and SysV"; ./bench/target/release/rshm-bench target/bench
 
 clean:
 	$(CARGO) clean

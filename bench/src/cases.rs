@@ -530,35 +530,35 @@ pub fn stream_throughput(size: usize, make: Streams, plan: &Plan) -> Batches {
 // ---------- SysV message queue ----------
 
 #[repr(C)]
-struct MsgBuf {
-    mtype: libc::c_long,
-    text: [u8; 65536],
+pub struct MsgBuf {
+    pub mtype: libc::c_long,
+    pub text: [u8; 65536],
 }
 
-fn msg_buf(mtype: libc::c_long, fill: u8) -> Box<MsgBuf> {
+pub fn msg_buf(mtype: libc::c_long, fill: u8) -> Box<MsgBuf> {
     Box::new(MsgBuf {
         mtype,
         text: [fill; 65536],
     })
 }
 
-fn msgsnd(q: i32, msg: &MsgBuf, size: usize) {
+pub fn msgsnd(q: i32, msg: &MsgBuf, size: usize) {
     // SAFETY: msg is a valid message of at least `size` bytes of text.
     let rc = unsafe { libc::msgsnd(q, (msg as *const MsgBuf).cast(), size, 0) };
     assert_eq!(rc, 0, "msgsnd failed");
 }
 
-fn msgrcv(q: i32, msg: &mut MsgBuf, size: usize, mtype: libc::c_long) {
+pub fn msgrcv(q: i32, msg: &mut MsgBuf, size: usize, mtype: libc::c_long) {
     // SAFETY: msg has room for `size` bytes of text.
     let n = unsafe { libc::msgrcv(q, (msg as *mut MsgBuf).cast(), size, mtype, 0) };
     assert_eq!(n, size as isize, "msgrcv failed");
 }
 
 /// A private queue, removed on drop.
-struct Queue(i32);
+pub struct Queue(pub i32);
 
 impl Queue {
-    fn new() -> Queue {
+    pub fn new() -> Queue {
         // SAFETY: msgget takes no pointers.
         let q = unsafe { libc::msgget(libc::IPC_PRIVATE, libc::IPC_CREAT | 0o600) };
         assert!(q >= 0, "msgget failed");

@@ -20,6 +20,7 @@
 //! `update_connections`), and only then sends. The peer does the same before
 //! its first send. None of it is timed.
 
+use crate::broadcast::{poll_yielding, read_numbered, write_numbered, Board, END};
 use crate::cases::{expected_sum, fill_raw, read_all, BIG};
 use crate::method::{Batches, Plan};
 use crate::peer::{fork_peer, SharedPage};
@@ -387,4 +388,84 @@ pub fn rtt_64k(plan: &Plan) -> Batches {
     peer.wait();
     DELIVERED.fetch_add(2 * total, Relaxed);
     batches
+}
+
+/// Samples a subscriber may hold in the one-to-many cases: 256 of 64 B (as
+/// the throughput), 16 of 64 KiB (1 MiB, as the rshm broadcast ring).
+fn broadcast_buffer(size: usize) -> usize {
+    if size > 4096 {
+        16
+    } else {
+        THROUGHPUT_BUFFER
+    }
+}
+
+/// One to many (see `broadcast.rs`): one publisher, `receivers`
+/// subscribers, `size`-byte slices numbered and filled in place in loaned
+/// samples, read all in place by every subscriber. Nothing may be lost: a
+/// full subscriber holds the publisher back, and every send must reach all
+/// `receivers`.
+pub fn broadcast(size: usize, receivers: usize, plan: &Plan) -> Batches {
+    let n = NEXT_SERVICE.fetch_add(1, Relaxed);
+    let topic = name(n, "broadcast");
+    let buffer = broadcast_buffer(size);
+    let service = |node: &Node<ipc::Service>| {
+        node.service_builder(&topic)
+            .publish_subscribe::<[u8]>()
+            .max_publishers(1)
+            .max_subscribers(receivers)
+            .history_size(0)
+            .subscriber_max_buffer_size(buffer)
+            .subscriber_max_borrowed_samples(1)
+            .enable_safe_overflow(false)
+            .open_or_create()
+            .expect("iceoryx2: cannot open or create the service")
+    };
+    crate::broadcast::run(
+        plan,
+        receivers,
+        true,
+        |board| {
+            let node = node();
+            let service = service(&node);
+            let tx = publisher!(service, slice size);
+            board.made().store(1, Release);
+            Board::wait_for(board.ready(), receivers as u64);
+            while service.dynamic_config().number_of_subscribers() < receivers {
+                std::thread::yield_now();
+            }
+            tx.update_connections()
+                .expect("iceoryx2: cannot connect the publisher");
+            let mut seq = 0u64;
+            loop {
+                let stop = board.stop().load(Relaxed) != 0;
+                let number = if stop { END } else { seq };
+                let mut sample = tx.loan_slice_uninit(size).expect("iceoryx2: loan failed");
+                // SAFETY: the loaned slice's `size` bytes (MaybeUninit<u8> has u8's layout).
+                unsafe { write_numbered(sample.payload_mut().as_mut_ptr().cast(), size, number) };
+                // SAFETY: every byte was written just above.
+                let sample = unsafe { sample.assume_init() };
+                let reached = sample.send().expect("iceoryx2: send failed");
+                assert_eq!(reached, receivers, "iceoryx2: a sample missed a subscriber");
+                if stop {
+                    break;
+                }
+                seq += 1;
+            }
+            Board::wait_for(board.finished(), receivers as u64);
+        },
+        || {
+            let node = node();
+            let service = service(&node);
+            let rx = subscriber!(service, buffer);
+            move || {
+                let _keep = (&node, &service);
+                poll_yielding(|| {
+                    rx.receive()
+                        .expect("iceoryx2: receive failed")
+                        .map(|sample| read_numbered(sample.payload()))
+                })
+            }
+        },
+    )
 }

@@ -33,10 +33,13 @@
 //! RSHM_BENCH_SECTIONS=ID,ID the sections of those ids (the targets and the
 //! chart then need the cases they read).
 
+mod boost;
+mod broadcast;
 mod cases;
 mod chart;
 mod iox;
 mod load;
+mod many;
 mod method;
 mod peer;
 
@@ -227,6 +230,65 @@ fn big_by_iox_section() -> Section {
         Case::new(IOX_BIG, BIG, iox::rtt_64k),
         vec![Case::new(ZERO_COPY, BIG, |p| channel_big_rtt(true, p))],
     ))
+}
+
+const BOOST: &str = "Boost.Interprocess message_queue";
+const RSHM_MANY: &str = "rshm channel, many senders";
+const SYSV_MANY: &str = "SysV message queue";
+
+/// Many to one: 2 senders (CPU 1) -> 1 receiver (CPU 0), 64 B, each case
+/// bracketed by Boost's message_queue.
+fn many_to_one_section() -> Section {
+    placed(Section::new(
+        format!(
+            "Many to one: {} senders (both on CPU 1) -> 1 receiver (CPU 0), 64 B, bracketed by Boost.Interprocess",
+            many::SENDERS
+        ),
+        "many",
+        "message received",
+        true,
+        Case::new(BOOST, many::SIZE, many::boost),
+        vec![Case::new(SYSV_MANY, many::SIZE, many::sysv)],
+    ))
+}
+
+const IOX_PUBSUB: &str = "iceoryx2 publish-subscribe";
+const RSHM_BROADCAST: &str = "rshm broadcast channel";
+
+/// A batch of the one-to-many sections: 20 ms, about 20 rings' worth of
+/// messages for the rshm channel at 64 B (see `broadcast.rs`).
+const ONE_TO_MANY_BATCH: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The one-to-many sections: (id, receivers, bytes).
+const ONE_TO_MANY: [(&str, usize, usize); 4] = [
+    ("broadcast1", 1, 64),
+    ("broadcast2", 2, 64),
+    ("broadcast1_64k", 1, BIG),
+    ("broadcast2_64k", 2, BIG),
+];
+
+/// One to many: 1 sender (CPU 1) -> `receivers` receivers (CPU 0), rshm's
+/// broadcast channel bracketed by iceoryx2 with as many subscribers.
+fn one_to_many_section(id: &'static str, receivers: usize, size: usize) -> Section {
+    let mut section = placed(Section::new(
+        format!(
+            "One to many: 1 sender (CPU 1) -> {receivers} receiver{} (CPU 0), {}, bracketed by iceoryx2 with {receivers} subscriber{}",
+            if receivers > 1 { "s" } else { "" },
+            method::bytes(size),
+            if receivers > 1 { "s" } else { "" },
+        ),
+        id,
+        "delivered message",
+        true,
+        Case::new(IOX_PUBSUB, size, move |p| iox::broadcast(size, receivers, p)),
+        vec![Case::new(
+            "iceoryx2 itself (self-check)",
+            size,
+            move |p| iox::broadcast(size, receivers, p),
+        )],
+    ));
+    section.batch_target = Some(ONE_TO_MANY_BATCH);
+    section
 }
 
 /// A row of any of the CSVs (see [`CSV_HEADER`]).
@@ -607,7 +669,48 @@ fn targets(rows: &[Row], done: &Done, prefault: Option<&str>) -> String {
             met(zi.median <= 1.0)
         );
     }
+    t.push_str(&many_parties(done));
     t.push_str(&first_touch(prefault));
+    t
+}
+
+/// The targets of issue 19: many to one against Boost, one to many against
+/// iceoryx2 (each case's ratio to its own brackets, round by round).
+fn many_parties(done: &Done) -> String {
+    let mut t = String::new();
+    for name in [RSHM_MANY, SYSV_MANY] {
+        if let Some(o) = done.find("many", name, many::SIZE) {
+            let r = o.ratio();
+            let goal = if name == RSHM_MANY {
+                format!(" (target >= 5x): {}", met(r.median <= 0.2))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                t,
+                "{} senders -> 1 receiver, 64 B, {name} ÷ Boost in time per message: {}, q1-q3 {}-{}: {}x Boost's rate{goal}",
+                many::SENDERS,
+                spread(&r),
+                fmt_ratio(r.q1),
+                fmt_ratio(r.q3),
+                fmt_ratio(1.0 / r.median),
+            );
+        }
+    }
+    for (id, receivers, size) in ONE_TO_MANY {
+        if let Some(o) = done.find(id, RSHM_BROADCAST, size) {
+            let r = o.ratio();
+            let _ = writeln!(
+                t,
+                "1 sender -> {receivers} receiver(s), {} B: rshm broadcast ÷ iceoryx2 in time per delivered message: {}, q1-q3 {}-{} (target <= 0.5): {}",
+                size,
+                spread(&r),
+                fmt_ratio(r.q1),
+                fmt_ratio(r.q3),
+                met(r.median <= 0.5)
+            );
+        }
+    }
     t
 }
 
@@ -706,7 +809,13 @@ fn main() {
         distribution_section(runs),
         big_by_copy_section(),
         big_by_iox_section(),
+        many_to_one_section(),
     ];
+    let sections = sections.into_iter().chain(
+        ONE_TO_MANY
+            .iter()
+            .map(|&(id, receivers, size)| one_to_many_section(id, receivers, size)),
+    );
     let ids = std::env::var("RSHM_BENCH_SECTIONS").unwrap_or_default();
     let mut done = Done::default();
     let mut own = String::new();
@@ -780,12 +889,23 @@ fn main() {
         "iceoryx2: {} samples delivered and checked, none lost",
         iox::delivered_count()
     );
+    let (delivered, skipped) = broadcast::totals();
+    if delivered > 0 {
+        println!(
+            "one to many: {delivered} messages delivered to receivers and checked; {skipped} skipped by receivers that fell a ring behind (rshm broadcast only: iceoryx2's publisher waits)"
+        );
+    }
     match chart::draw(&dir.join("chart.png"), &rows) {
         Ok(()) => println!(
             "wrote {} (results.csv, a CSV per section, distribution.csv, rounds.csv, chart.png)",
             dir.display()
         ),
         Err(error) => eprintln!("chart: {error}"),
+    }
+    let boost_left = boost::left();
+    if !boost_left.is_empty() {
+        eprintln!("Boost queues left (now removed): {}", boost_left.join(", "));
+        std::process::exit(1);
     }
     let iox_left = iox::cleanup();
     if !iox_left.is_empty() {

@@ -101,6 +101,30 @@ impl Plan {
         }
         Batches(ns)
     }
+
+    /// [`run`](Plan::run) for a case whose iterations are not all its own:
+    /// `delivered` counts what every party has done so far (the one-to-many
+    /// cases: messages delivered to any receiver, this one included). Each
+    /// batch's time is scaled to `per_batch` of those counted, so that the
+    /// measurement is ns per counted iteration. `delivered` is read just
+    /// outside each batch's clock reads.
+    pub fn run_counted(&self, mut step: impl FnMut(), delivered: impl Fn() -> u64) -> Batches {
+        for _ in 0..self.warmup {
+            step();
+        }
+        let mut ns = Vec::with_capacity(self.batches);
+        for _ in 0..self.batches {
+            let before = delivered();
+            let start = Instant::now();
+            for _ in 0..self.per_batch {
+                step();
+            }
+            let elapsed = start.elapsed().as_nanos() as f64;
+            let counted = delivered().saturating_sub(before).max(1);
+            ns.push(elapsed * self.per_batch as f64 / counted as f64);
+        }
+        Batches(ns)
+    }
 }
 
 /// Something measured: a name, a message size (0: none), and a closure that
@@ -145,6 +169,11 @@ pub struct Section {
     /// Rounds per case, when not [`Settings::rounds`] (the throughput
     /// distribution's 10 runs).
     pub rounds: Option<usize>,
+    /// How long a batch should last, when not [`Settings::batch_target`]:
+    /// the one-to-many cases count messages other processes received, which
+    /// run ahead of or behind this one by up to a ring, so their batches
+    /// must hold many rings' worth.
+    pub batch_target: Option<Duration>,
     /// For a section bracketed by a case rather than a floor: a floor
     /// measured right after each round, which says what placement the round
     /// ran in (kept in [`Round::placement`]).
@@ -169,6 +198,7 @@ impl Section {
             floor,
             cases,
             rounds: None,
+            batch_target: None,
             placement: None,
         }
     }
@@ -354,8 +384,8 @@ impl Bench {
     /// it until a batch takes an eighth of the target, then takes the fastest
     /// per-iteration time of three more measurements at that size (a case that
     /// runs at two speeds gets batches of at least the target at the faster).
-    fn calibrate(&mut self, case: &mut Case) {
-        let target = self.settings.batch_target.as_nanos() as f64;
+    fn calibrate(&mut self, case: &mut Case, target: Duration) {
+        let target = target.as_nanos() as f64;
         let mut probe = |n: u64| {
             let plan = Plan {
                 warmup: n,
@@ -381,9 +411,10 @@ impl Bench {
         if section.cases.is_empty() {
             return Vec::new();
         }
-        self.calibrate(&mut section.floor);
+        let target = section.batch_target.unwrap_or(s.batch_target);
+        self.calibrate(&mut section.floor, target);
         for case in section.cases.iter_mut() {
-            self.calibrate(case);
+            self.calibrate(case, target);
         }
         let mut outcomes: Vec<Outcome> = section
             .cases

@@ -20,13 +20,19 @@ pub struct Peer(libc::pid_t);
 /// Runs `child` in a forked process pinned to CPU 1, which dies with its
 /// parent and exits 1 if `child` panics (it never returns into the caller).
 pub fn fork_peer(child: impl FnOnce()) -> Peer {
+    fork_peer_on(1, child)
+}
+
+/// [`fork_peer`] onto `cpu`: the many-party cases put a third process on a
+/// CPU that one of the others already has.
+pub fn fork_peer_on(cpu: usize, child: impl FnOnce()) -> Peer {
     // SAFETY: fork in a single-threaded process; the child runs `child`, then _exits.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
         // SAFETY: prctl with integer arguments only.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-        pin(1);
+        pin(cpu);
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).is_ok();
         // SAFETY: leave without running the parent's destructors.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
