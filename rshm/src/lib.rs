@@ -42,7 +42,7 @@ pub use segment::open::{OpenOptions, OpenSegment};
 pub use segment::region::Region;
 pub use segment::{Segment, SegmentInfo};
 pub use sync::channel::{
-    Channel, ChannelOptions, Peeked, Reservation, Role, CHANNEL_HEADER_SIZE,
+    Channel, ChannelOptions, Peeked, Reservation, Role, Shape, CHANNEL_HEADER_SIZE,
     RECEIVER_PROBE_INTERVAL,
 };
 pub use sync::mutex::{Mutex, LIVENESS_CHECK, MUTEX_SIZE};
