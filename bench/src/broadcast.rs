@@ -22,6 +22,7 @@
 
 use crate::method::{Batches, Plan};
 use crate::peer::{fork_peer_on, Peer, SharedPage};
+use rshm::{Channel, ChannelOptions, ErrorKind, Role};
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicU64, Ordering::*};
 
@@ -33,6 +34,9 @@ const RECEIVERS_CPU: usize = 0;
 pub const SPINS: u32 = 64;
 /// The sequence number of the end marker.
 pub const END: u64 = u64::MAX;
+/// What a receiving function returns instead of a number when its end
+/// answered a protocol error and it reopened it (counted, reported).
+pub const REOPENED: u64 = u64::MAX - 1;
 
 /// The most receivers a case has.
 pub const MAX_RECEIVERS: usize = 8;
@@ -69,6 +73,11 @@ impl Board {
         self.0.word(33 + 8 * j)
     }
 
+    /// Receivers that had to reopen their end after a protocol error (`Corrupt`).
+    fn reopened(&self) -> &AtomicU64 {
+        self.0.word(104)
+    }
+
     /// Waits (yielding) until `word` reaches `value`.
     pub fn wait_for(word: &AtomicU64, value: u64) {
         while word.load(Acquire) < value {
@@ -79,12 +88,24 @@ impl Board {
 
 /// Totals over the run's one-to-many cases, for the report.
 static DELIVERED: AtomicU64 = AtomicU64::new(0);
+static DELIVERED_LOSSLESS: AtomicU64 = AtomicU64::new(0);
 static SKIPPED: AtomicU64 = AtomicU64::new(0);
+static REOPENINGS: AtomicU64 = AtomicU64::new(0);
 
-/// Messages delivered to receivers and numbers skipped (lost to a lagging
-/// receiver) over all one-to-many cases of the run.
-pub fn totals() -> (u64, u64) {
-    (DELIVERED.load(Relaxed), SKIPPED.load(Relaxed))
+/// Messages delivered to receivers where none may be lost (iceoryx2's).
+pub fn delivered_lossless() -> u64 {
+    DELIVERED_LOSSLESS.load(Relaxed)
+}
+
+/// Messages delivered to receivers, numbers skipped (lost to a lagging
+/// receiver), and receivers reopened after a protocol error, over all
+/// one-to-many cases of the run.
+pub fn totals() -> (u64, u64, u64) {
+    (
+        DELIVERED.load(Relaxed),
+        SKIPPED.load(Relaxed),
+        REOPENINGS.load(Relaxed),
+    )
 }
 
 /// A receiver's bookkeeping: the last number it got, what it got and skipped.
@@ -96,10 +117,15 @@ struct Tally {
 }
 
 impl Tally {
-    /// Takes message number `seq`: false for the end marker.
-    fn take(&mut self, seq: u64) -> bool {
+    /// Takes message number `seq`: false for the end marker. A reopened
+    /// end is counted on `board`, and its receiver goes on.
+    fn take(&mut self, seq: u64, board: &Board) -> bool {
         if seq == END {
             return false;
+        }
+        if seq == REOPENED {
+            board.reopened().fetch_add(1, AcqRel);
+            return true;
         }
         assert!(
             seq >= self.next,
@@ -120,7 +146,8 @@ impl Tally {
 ///
 /// - `sender(board)` runs in the sender's process: it makes the channel or
 ///   service, raises `made`, waits for `ready` to reach `receivers`, sends
-///   numbered messages until `stop`, then [`END`], and waits for `finished`
+///   numbered messages until `stop`, then [`END`], and (iceoryx2, whose
+///   subscribers would lose what they have not read) waits for `finished`
 ///   to reach `receivers` before it closes.
 /// - `open()` runs in each receiver's process once `made` is up, and returns
 ///   its receiving function: each call returns the number of the next
@@ -150,7 +177,7 @@ pub fn run<R: FnMut() -> u64>(
                 skipped: 0,
                 lossless,
             };
-            while tally.take(recv()) {
+            while tally.take(recv(), board) {
                 board.delivered(j).store(tally.got, Relaxed);
             }
             board.skipped(j).store(tally.skipped, Relaxed);
@@ -168,9 +195,13 @@ pub fn run<R: FnMut() -> u64>(
     };
     let got = std::cell::Cell::new(0u64);
     let batches = plan.run_counted(
-        || {
-            assert!(tally.take(recv()), "the stream ended early");
-            got.set(tally.got);
+        || loop {
+            let seq = recv();
+            assert!(tally.take(seq, &board), "the stream ended early");
+            if seq != REOPENED {
+                got.set(tally.got);
+                break;
+            }
         },
         || {
             got.get()
@@ -180,7 +211,7 @@ pub fn run<R: FnMut() -> u64>(
         },
     );
     board.stop().store(1, Release);
-    while tally.take(recv()) {}
+    while tally.take(recv(), &board) {}
     board.finished().fetch_add(1, AcqRel);
     sending.wait();
     for peer in others {
@@ -195,7 +226,11 @@ pub fn run<R: FnMut() -> u64>(
             .map(|j| board.skipped(j).load(Relaxed))
             .sum::<u64>();
     DELIVERED.fetch_add(delivered, Relaxed);
+    if lossless {
+        DELIVERED_LOSSLESS.fetch_add(delivered, Relaxed);
+    }
     SKIPPED.fetch_add(skipped, Relaxed);
+    REOPENINGS.fetch_add(board.reopened().load(Acquire), Relaxed);
     batches
 }
 
@@ -226,14 +261,131 @@ pub unsafe fn write_numbered(at: *mut u8, len: usize, seq: u64) {
     std::ptr::copy_nonoverlapping(seq.to_ne_bytes().as_ptr(), at, 8);
 }
 
-/// Reads all of a message [`write_numbered`] wrote and checks it: its number.
-pub fn read_numbered(bytes: &[u8]) -> u64 {
+/// Reads all of a message [`write_numbered`] wrote: its number and the sum
+/// of the rest, for [`check_numbered`] (after a zero-copy read has been
+/// validated: bytes being overwritten may not match).
+pub fn read_numbered(bytes: &[u8]) -> (u64, u64) {
     let seq = u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"));
-    let sum = crate::cases::read_all(&bytes[8..]);
-    let expected = u64::from_ne_bytes([seq as u8; 8]).wrapping_mul((bytes.len() / 8 - 1) as u64);
+    (seq, crate::cases::read_all(&bytes[8..]))
+}
+
+/// Checks what [`read_numbered`] read from a message of `len` bytes: its number.
+pub fn check_numbered(len: usize, (seq, sum): (u64, u64)) -> u64 {
+    let expected = u64::from_ne_bytes([seq as u8; 8]).wrapping_mul((len / 8 - 1) as u64);
     assert_eq!(
         sum, expected,
         "message {seq}: its bytes do not match its number"
     );
     seq
+}
+
+/// Makes `seq` a message of `message.len()` bytes (see [`write_numbered`]).
+fn number(message: &mut [u8], seq: u64) {
+    // SAFETY: the whole of `message`, whose length is a multiple of 8.
+    unsafe { write_numbered(message.as_mut_ptr(), message.len(), seq) };
+}
+
+/// Messages of at least this size go zero-copy through the rshm channel
+/// (reserve/commit, peek/release), as through iceoryx2's loans; smaller ones
+/// through `send`/`recv`, whose copies cost less than a lend's bookkeeping.
+const ZERO_COPY_FROM: usize = 4096;
+
+/// The rshm broadcast ring: 1 MiB (16 messages of 64 KiB and their words).
+fn rshm_ring(size: usize) -> usize {
+    if size >= ZERO_COPY_FROM {
+        16 * (size + 8)
+    } else {
+        1 << 20
+    }
+}
+
+/// One to many through an rshm broadcast channel: the sender makes it with
+/// `max_peers` = `receivers`; every receiver opens its end. A receiver that
+/// falls a ring behind gets `Lagged` and goes on from the oldest message in
+/// the ring (the numbers it skipped are counted, not delivered). At 64 KiB
+/// the sender fills a reservation in place and each receiver reads the lent
+/// message in place, then releases it: a release that answers `Lagged` (the
+/// sender overwrote the message while it was read) discards what was read.
+pub fn rshm(size: usize, receivers: usize, plan: &Plan) -> Batches {
+    let key = crate::cases::key();
+    let zero_copy = size >= ZERO_COPY_FROM;
+    run(
+        plan,
+        receivers,
+        false,
+        |board| {
+            let mut tx = Channel::create(
+                ChannelOptions::new()
+                    .key(key)
+                    .broadcast(true)
+                    .max_peers(receivers as u32)
+                    .remove_on_close(true),
+                rshm_ring(size),
+                Role::Sender,
+            )
+            .expect("rshm: cannot create the broadcast channel");
+            board.made().store(1, Release);
+            Board::wait_for(board.ready(), receivers as u64);
+            let mut message = vec![0u8; size];
+            let mut seq = 0u64;
+            loop {
+                let stop = board.stop().load(Relaxed) != 0;
+                let n = if stop { END } else { seq };
+                if zero_copy {
+                    let mut room = tx.reserve(size, None).expect("rshm: reserve failed");
+                    // SAFETY: the reservation lends `size` writable bytes.
+                    unsafe { write_numbered(room.as_mut_ptr(), size, n) };
+                    room.commit(size).expect("rshm: commit failed");
+                } else {
+                    number(&mut message, n);
+                    tx.send(&message, None).expect("rshm: send failed");
+                }
+                if stop {
+                    break;
+                }
+                seq += 1;
+            }
+            // Closes at once: a receiver reads what remains, then gets
+            // `Closed` (which ends its stream too, should it have been
+            // lapped past the end marker).
+        },
+        || {
+            let open = || {
+                Channel::open(ChannelOptions::new().key(key), Role::Receiver)
+                    .expect("rshm: cannot open the broadcast channel")
+            };
+            let mut end = Some(open());
+            let mut buf = vec![0u8; size];
+            move || loop {
+                let rx = end.as_mut().expect("an open end");
+                let answer = if zero_copy {
+                    let read = rx.peek(None).map(|lent| {
+                        assert_eq!(lent.len(), size);
+                        let read = read_numbered(&lent);
+                        let _ = lent.into_raw();
+                        read
+                    });
+                    read.and_then(|read| rx.release().map(|()| read))
+                } else {
+                    rx.recv(&mut buf, None).map(|n| read_numbered(&buf[..n]))
+                };
+                match answer {
+                    Ok(read) => return check_numbered(size, read),
+                    Err(e) if e.kind() == ErrorKind::Lagged => continue,
+                    Err(e) if e.kind() == ErrorKind::Closed => return END,
+                    // A protocol error (a bug, or a hostile writer: neither
+                    // is expected here) is reported and survived by
+                    // reopening: the new end reads on from the messages sent
+                    // after it opened, still in order.
+                    Err(e) if e.kind() == ErrorKind::Corrupt => {
+                        eprintln!("rshm broadcast receiver: {e}; reopening");
+                        end = None; // closes the end, freeing its slot
+                        end = Some(open());
+                        return REOPENED;
+                    }
+                    Err(e) => panic!("rshm broadcast receiver: {e}"),
+                }
+            }
+        },
+    )
 }

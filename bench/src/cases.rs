@@ -277,7 +277,7 @@ pub fn stream_floor(plan: &Plan) -> Batches {
 
 static NEXT_KEY: AtomicI32 = AtomicI32::new(0x5253_4200);
 
-fn key() -> Key {
+pub fn key() -> Key {
     Key::from_raw(NEXT_KEY.fetch_add(1, Relaxed))
 }
 

@@ -20,7 +20,7 @@
 //! `update_connections`), and only then sends. The peer does the same before
 //! its first send. None of it is timed.
 
-use crate::broadcast::{poll_yielding, read_numbered, write_numbered, Board, END};
+use crate::broadcast::{check_numbered, poll_yielding, read_numbered, write_numbered, Board, END};
 use crate::cases::{expected_sum, fill_raw, read_all, BIG};
 use crate::method::{Batches, Plan};
 use crate::peer::{fork_peer, SharedPage};
@@ -463,7 +463,7 @@ pub fn broadcast(size: usize, receivers: usize, plan: &Plan) -> Batches {
                 poll_yielding(|| {
                     rx.receive()
                         .expect("iceoryx2: receive failed")
-                        .map(|sample| read_numbered(sample.payload()))
+                        .map(|sample| check_numbered(size, read_numbered(sample.payload())))
                 })
             }
         },

@@ -19,7 +19,9 @@
 use crate::boost;
 use crate::cases::{msg_buf, msgrcv, msgsnd, Queue};
 use crate::method::{Batches, Plan};
-use crate::peer::{fork_peer_on, Peer};
+use crate::peer::{fork_peer_on, Peer, SharedPage};
+use rshm::{Channel, ChannelOptions, Role};
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
 /// Sender processes.
 pub const SENDERS: usize = 2;
@@ -59,17 +61,28 @@ fn share(total: u64, s: usize) -> u64 {
     total / SENDERS as u64 + u64::from((s as u64) < total % SENDERS as u64)
 }
 
-/// Forks the senders (each runs `send_all(its id, its share)`), receives
+/// Forks the senders (each runs `send_all(its id, its share, opened)`,
+/// where `opened()` says "my end is open" and waits for the other senders
+/// to say it: an rshm receiver whose senders have all come and gone is at
+/// the end of its stream, so none may close before the last has opened),
+/// receives
 /// `plan.total()` messages with `recv` (which fills the buffer and returns
 /// the length), checks each, reaps the senders.
 fn run(
     plan: &Plan,
-    send_all: impl Fn(usize, u64),
+    send_all: impl Fn(usize, u64, &dyn Fn()),
     mut recv: impl FnMut(&mut [u8; SIZE]) -> usize,
 ) -> Batches {
     let total = plan.total();
+    let board = SharedPage::new();
+    let opened = || {
+        board.word(0).fetch_add(1, AcqRel);
+        while board.word(0).load(Acquire) < SENDERS as u64 {
+            std::thread::yield_now();
+        }
+    };
     let senders: Vec<Peer> = (0..SENDERS)
-        .map(|s| fork_peer_on(SENDERS_CPU, || send_all(s, share(total, s))))
+        .map(|s| fork_peer_on(SENDERS_CPU, || send_all(s, share(total, s), &opened)))
         .collect();
     let mut order = Order([0; SENDERS]);
     let mut buf = [0u8; SIZE];
@@ -92,14 +105,44 @@ fn send_stamped(s: usize, count: u64, mut send: impl FnMut(&[u8])) {
     }
 }
 
+/// Each sender's ring in the rshm channel: half a MiB, 1 MiB in all.
+const RSHM_RING: usize = (1 << 20) / SENDERS;
+
+/// An rshm many-senders channel: made here (the receiver's end, with
+/// `max_peers` = [`SENDERS`]), one sub-ring per sender, opened by each.
+pub fn rshm(plan: &Plan) -> Batches {
+    let key = crate::cases::key();
+    let mut rx = Channel::create(
+        ChannelOptions::new()
+            .key(key)
+            .many_senders(true)
+            .max_peers(SENDERS as u32)
+            .remove_on_close(true),
+        RSHM_RING,
+        Role::Receiver,
+    )
+    .expect("rshm: cannot create the many-senders channel");
+    run(
+        plan,
+        |s, count, opened| {
+            let mut tx = Channel::open(ChannelOptions::new().key(key), Role::Sender)
+                .expect("rshm: cannot open a sender");
+            opened();
+            send_stamped(s, count, |m| tx.send(m, None).expect("rshm: send failed"));
+        },
+        |buf| rx.recv(buf, None).expect("rshm: recv failed"),
+    )
+}
+
 /// Boost.Interprocess `message_queue`: made here, opened by each sender.
 pub fn boost(plan: &Plan) -> Batches {
     let name = boost::fresh_name();
     let queue = boost::Queue::create(&name, QUEUED, SIZE);
     run(
         plan,
-        |s, count| {
+        |s, count, opened| {
             let queue = boost::Queue::open(&name);
+            opened();
             send_stamped(s, count, |m| queue.send(m));
         },
         |buf| queue.receive(buf),
@@ -114,8 +157,9 @@ pub fn sysv(plan: &Plan) -> Batches {
     let mut msg = msg_buf(0, 0);
     run(
         plan,
-        |s, count| {
+        |s, count, opened| {
             let mut out = msg_buf(1, 7);
+            opened();
             send_stamped(s, count, |m| {
                 out.text[..SIZE].copy_from_slice(m);
                 msgsnd(q, &out, SIZE);

@@ -392,7 +392,11 @@ impl Bench {
                 per_batch: n,
                 batches: 3,
             };
+            // SAFETY: alarm takes no pointers (the watchdog of `measure`).
+            unsafe { libc::alarm(60) };
             let Batches(ns) = (case.measure)(&plan);
+            // SAFETY: as above.
+            unsafe { libc::alarm(0) };
             ns.iter().copied().fold(f64::INFINITY, f64::min) / n as f64
         };
         let mut n: u64 = 16;
