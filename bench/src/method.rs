@@ -487,13 +487,17 @@ impl Bench {
     /// floor and its spread, the rounds and re-runs; then the floor itself.
     pub fn table(&self, section: &Section, outcomes: &[Outcome]) -> String {
         let mut t = String::new();
+        let batches = section.batch_target.map_or(String::new(), |b| {
+            format!("; batches of ~{} ms", b.as_millis())
+        });
         let _ = writeln!(
             t,
-            "\n{}\nns per {}; ratio = case ÷ mean of its two brackets ({}), per round; median of {} rounds",
+            "\n{}\nns per {}; ratio = case ÷ mean of its two brackets ({}), per round; median of {} rounds{}",
             section.title,
             section.unit,
             section.floor.name,
-            section.rounds(&self.settings)
+            section.rounds(&self.settings),
+            batches
         );
         let rate = if section.rates { "   msg/s" } else { "" };
         let _ = writeln!(
