@@ -9,6 +9,7 @@
 //! share: rshm's spin briefly, then sleep on a futex; iceoryx2's poll and
 //! yield the CPU after [`SPINS`] empty polls (a notification per sample
 //! through its event service would cost its sender a syscall per message).
+//! A lone iceoryx2 subscriber, which shares its CPU with nobody, only spins.
 //!
 //! The protocol, on a [`Board`] shared by all: the sender makes the channel
 //! (or service) and says so; each receiver opens its end and checks in; the
@@ -235,15 +236,16 @@ pub fn run<R: FnMut() -> u64>(
     batches
 }
 
-/// Polls `poll` until it gives something: spins [`SPINS`] times, then
-/// yields the CPU between polls (for receivers that share a CPU).
-pub fn poll_yielding<T>(mut poll: impl FnMut() -> Option<T>) -> T {
+/// Polls `poll` until it gives something: spins `spins` times, then
+/// yields the CPU between polls (for receivers that share a CPU; a lone
+/// receiver passes `u32::MAX` and only spins, as the pairs' cases do).
+pub fn poll_yielding<T>(spins: u32, mut poll: impl FnMut() -> Option<T>) -> T {
     let mut empty = 0u32;
     loop {
         if let Some(x) = poll() {
             return x;
         }
-        if empty < SPINS {
+        if empty < spins {
             empty += 1;
             spin_loop();
         } else {
@@ -389,4 +391,50 @@ pub fn rshm(size: usize, receivers: usize, plan: &Plan) -> Batches {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_numbered_message_checks_out_and_a_changed_byte_does_not() {
+        let mut message = vec![0u8; 64];
+        number(&mut message, 300);
+        assert_eq!(check_numbered(64, read_numbered(&message)), 300);
+        message[40] ^= 1;
+        let changed = std::panic::catch_unwind(|| check_numbered(64, read_numbered(&message)));
+        assert!(changed.is_err(), "a changed byte went unnoticed");
+    }
+
+    #[test]
+    fn a_tally_counts_skipped_numbers_and_refuses_going_back() {
+        let board = Board::new();
+        let mut tally = Tally {
+            next: 0,
+            got: 0,
+            skipped: 0,
+            lossless: false,
+        };
+        assert!(tally.take(0, &board) && tally.take(3, &board) && tally.take(REOPENED, &board));
+        assert_eq!((tally.got, tally.skipped), (2, 2));
+        assert_eq!(board.reopened().load(Relaxed), 1);
+        assert!(!tally.take(END, &board), "the end marker ends the stream");
+        let back = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tally.take(1, &board)));
+        assert!(back.is_err(), "a number going back went unnoticed");
+    }
+
+    #[test]
+    fn a_lossless_tally_refuses_a_gap() {
+        let board = Board::new();
+        let mut tally = Tally {
+            next: 0,
+            got: 0,
+            skipped: 0,
+            lossless: true,
+        };
+        assert!(tally.take(0, &board));
+        let gap = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tally.take(2, &board)));
+        assert!(gap.is_err(), "a lost message went unnoticed");
+    }
 }

@@ -20,7 +20,9 @@
 //! `update_connections`), and only then sends. The peer does the same before
 //! its first send. None of it is timed.
 
-use crate::broadcast::{check_numbered, poll_yielding, read_numbered, write_numbered, Board, END};
+use crate::broadcast::{
+    check_numbered, poll_yielding, read_numbered, write_numbered, Board, END, SPINS,
+};
 use crate::cases::{expected_sum, fill_raw, read_all, BIG};
 use crate::method::{Batches, Plan};
 use crate::peer::{fork_peer, SharedPage};
@@ -409,6 +411,8 @@ pub fn broadcast(size: usize, receivers: usize, plan: &Plan) -> Batches {
     let n = NEXT_SERVICE.fetch_add(1, Relaxed);
     let topic = name(n, "broadcast");
     let buffer = broadcast_buffer(size);
+    // Receivers that share CPU 0 yield it; a lone one spins, as in the pairs.
+    let spins = if receivers > 1 { SPINS } else { u32::MAX };
     let service = |node: &Node<ipc::Service>| {
         node.service_builder(&topic)
             .publish_subscribe::<[u8]>()
@@ -460,7 +464,7 @@ pub fn broadcast(size: usize, receivers: usize, plan: &Plan) -> Batches {
             let rx = subscriber!(service, buffer);
             move || {
                 let _keep = (&node, &service);
-                poll_yielding(|| {
+                poll_yielding(spins, || {
                     rx.receive()
                         .expect("iceoryx2: receive failed")
                         .map(|sample| check_numbered(size, read_numbered(sample.payload())))

@@ -172,3 +172,30 @@ pub fn sysv(plan: &Plan) -> Batches {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shares_add_up_to_the_total() {
+        for total in [0, 1, 2, 3, 1001] {
+            let sum: u64 = (0..SENDERS).map(|s| share(total, s)).sum();
+            assert_eq!(sum, total);
+        }
+    }
+
+    #[test]
+    fn order_takes_each_senders_messages_in_turn_and_refuses_a_repeat() {
+        let mut order = Order([0; SENDERS]);
+        let mut message = [0u8; SIZE];
+        for (sender, seq) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            stamp(&mut message, sender, seq);
+            order.check(&message);
+        }
+        stamp(&mut message, 1, 1);
+        let repeat =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| order.check(&message)));
+        assert!(repeat.is_err(), "a repeated message went unnoticed");
+    }
+}
