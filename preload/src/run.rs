@@ -270,7 +270,7 @@ fn maps_this_library(pid: i32) -> Option<bool> {
 pub fn leave_or_claim_verdict() -> bool {
     let me = ProcessId::this_process();
     register_live_children();
-    if others_done(Some(me)) && claim_verdict() {
+    if others_done(me) && claim_verdict() {
         return true;
     }
     if let Some(mine) = registration(me) {
@@ -320,7 +320,8 @@ fn keep() -> ! {
         if unsafe { libc::access(dir.as_ptr(), libc::F_OK) } != 0 {
             break; // the verdict was given and the run cleaned
         }
-        if others_done(None) {
+        // Itself excluded: should a process of the run be its reaper, that one registers it at exit.
+        if others_done(ProcessId::this_process()) {
             if claim_verdict() {
                 crate::leaks::verdict();
                 clean();
@@ -348,8 +349,8 @@ fn claim_verdict() -> bool {
     true
 }
 
-/// Whether every registered process (but `me`) is done: gone, or running without the preload.
-fn others_done(me: Option<ProcessId>) -> bool {
+/// Whether every registered process but `me` is done: gone, or running without the preload.
+fn others_done(me: ProcessId) -> bool {
     let Some(dir) = path(b"") else {
         return false;
     };
@@ -358,7 +359,7 @@ fn others_done(me: Option<ProcessId>) -> bool {
         let Some((namespace, process)) = parse_registration(name) else {
             return ControlFlow::Continue(()); // `created`, `verdict`
         };
-        if Some(process) == me {
+        if process == me {
             return ControlFlow::Continue(());
         }
         let forget = match judge(namespace, process) {

@@ -198,6 +198,11 @@ no_run_left "ipcmk"
 grep -q "^rshm\[[0-9]*\]: leak: segment $id (key 0x[0-9a-f]*, 8192 bytes) made by shmget(key=0x[0-9a-f]*, size=8192, flags=IPC_CREAT|0600) in process [0-9]* was neither removed nor left attached\$" err \
     && [ "$(wc -l < err)" -eq 1 ] || fail "ipcmk's segment is not reported"
 ipcrm -m "$id"
+#   The verdict under valgrind: nothing invalid in recording, leaving or judging.
+leakcheck sh "$tests/run/valgrind-one.sh" "$CTESTS/leaky" leak 5253ee0a > out 2> err || fail "the leak check under valgrind"
+no_run_left "under valgrind"
+[ "$(grep -c 'leak: segment [0-9]* (key 0x5253ee0a, ' err)" -eq 1 ] || fail "under valgrind: want the leak reported once"
+ipcrm -M 0x5253ee0a
 
 # 13. Children made by _Fork() and raw clone(), which run no atfork handler, while
 #     threads attach and detach: none hangs in its first call (traced or not).
