@@ -40,7 +40,7 @@ pub enum TraceTo {
 
 /// The settings the preload reads, and the names the project's tools read
 /// (so that they are not taken for typos): `RSHM_BENCH_*` is a family.
-const KNOWN: [&[u8]; 7] = [
+const KNOWN: [&[u8]; 8] = [
     b"RSHM_STRICT",
     b"RSHM_TRACE",
     b"RSHM_LEAK_CHECK",
@@ -48,6 +48,7 @@ const KNOWN: [&[u8]; 7] = [
     b"RSHM_PRELOAD_LIB",
     b"RSHM_FUZZ_CASES",
     b"RSHM_ISOLATED",
+    b"RSHM_PG_WORK",
 ];
 const KNOWN_FAMILY: &[u8] = b"RSHM_BENCH_";
 
