@@ -34,7 +34,6 @@
 use crate::procfs::{self, errno, CPath};
 use crate::settings::{self, RUN_VARIABLE};
 use rshm::process::{Liveness, ProcessId};
-use std::ffi::CStr;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::*};
 
@@ -77,11 +76,8 @@ fn set_dir(dir: &[u8]) {
 pub fn join_at_load() -> bool {
     remember_how_this_library_is_mapped();
     let mut named = [0u8; DIR_MAX + 1];
-    let mut var = [0u8; 32];
-    var[..RUN_VARIABLE.len()].copy_from_slice(RUN_VARIABLE);
-    let var = CStr::from_bytes_until_nul(&var).unwrap_or(c"");
-    if let Some(dir) = settings::copy_env(var, &mut named) {
-        if dir.starts_with(b"/") && !dir.is_empty() {
+    if let Some(dir) = settings::copy_env(RUN_VARIABLE, &mut named) {
+        if dir.starts_with(b"/") {
             set_dir(dir);
             if register(ProcessId::this_process()).is_ok() {
                 return at_fork_register_children();
@@ -127,10 +123,8 @@ fn start_run() -> Result<(), (&'static [u8], i32)> {
     if unsafe { libc::mkdtemp(buf.as_mut_ptr().cast()) }.is_null() {
         return Err((base_name, errno()));
     }
-    let mut var = [0u8; 32];
-    var[..RUN_VARIABLE.len()].copy_from_slice(RUN_VARIABLE);
     // SAFETY: both are NUL-terminated; at load no other thread reads the environment.
-    if unsafe { libc::setenv(var.as_ptr().cast(), buf.as_ptr().cast(), 1) } != 0 {
+    if unsafe { libc::setenv(RUN_VARIABLE.as_ptr(), buf.as_ptr().cast(), 1) } != 0 {
         let errno = errno();
         // SAFETY: buf names the directory just made, empty.
         unsafe { libc::rmdir(buf.as_ptr().cast()) };

@@ -44,7 +44,7 @@ const KNOWN: [&[u8]; 8] = [
     b"RSHM_STRICT",
     b"RSHM_TRACE",
     b"RSHM_LEAK_CHECK",
-    RUN_VARIABLE,
+    RUN_VARIABLE.to_bytes(),
     b"RSHM_PRELOAD_LIB",
     b"RSHM_FUZZ_CASES",
     b"RSHM_ISOLATED",
@@ -54,7 +54,7 @@ const KNOWN_FAMILY: &[u8] = b"RSHM_BENCH_";
 
 /// The leak check's run directory, as the first process of a run names it
 /// for the others (see run.rs).
-pub const RUN_VARIABLE: &[u8] = b"RSHM_LEAK_CHECK_RUN";
+pub const RUN_VARIABLE: &CStr = c"RSHM_LEAK_CHECK_RUN";
 
 const UNREAD: u8 = 0;
 const READ: u8 = 1;
