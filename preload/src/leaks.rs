@@ -21,7 +21,7 @@
 use crate::procfs;
 use crate::run;
 use rshm::ipc::Kind;
-use rshm::process::ProcessId;
+use rshm::liveness::ProcessId;
 use rshm::{Key, Segment};
 use std::fmt::{self, Write};
 use std::ops::ControlFlow;

@@ -33,7 +33,7 @@
 
 use crate::procfs::{self, errno, CPath};
 use crate::settings::{self, RUN_VARIABLE};
-use rshm::process::{Liveness, ProcessId};
+use rshm::liveness::{Liveness, ProcessId};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::*};
 
@@ -149,7 +149,7 @@ fn at_fork_register_children() -> bool {
 fn registration(process: ProcessId) -> Option<CPath> {
     let mut name = CPath::new();
     let fits = name.push(b"p.")
-        && name.push_num(rshm::process::pid_namespace())
+        && name.push_num(rshm::liveness::pid_namespace())
         && name.push(b".")
         && name.push_num(process.id as u32 as u64)
         && name.push(b".")
@@ -180,13 +180,14 @@ enum Peer {
 
 /// The one place that asks the liveness model about a registered process.
 fn judge(namespace: u64, process: ProcessId) -> Peer {
-    if namespace != rshm::process::pid_namespace() {
-        return Peer::CannotTell; // its id means nothing here
+    let ours = rshm::liveness::pid_namespace();
+    if namespace == 0 || namespace != ours {
+        return Peer::CannotTell; // its id means nothing here (or no namespace was known)
     }
     match process.liveness() {
         Liveness::Alive => Peer::Running,
-        Liveness::Dead => Peer::Gone,
-        Liveness::Unknown => Peer::CannotTell,
+        Liveness::Gone => Peer::Gone,
+        Liveness::CannotTell => Peer::CannotTell,
     }
 }
 
@@ -384,7 +385,7 @@ fn runs_without_the_preload(process: ProcessId) -> bool {
     }
     std::thread::sleep(std::time::Duration::from_millis(50));
     maps_this_library(process.id) == Some(false)
-        && judge(rshm::process::pid_namespace(), process) == Peer::Running
+        && judge(rshm::liveness::pid_namespace(), process) == Peer::Running
 }
 
 /// Registers each live child of each thread of this process (`/proc/self/task/TID/children`).
@@ -469,7 +470,7 @@ mod tests {
     #[cfg_attr(miri, ignore = "/proc: Miri cannot make syscalls")]
     fn a_gone_process_is_gone_and_another_namespace_cannot_be_told() {
         let me = ProcessId::this_process();
-        let ns = rshm::process::pid_namespace();
+        let ns = rshm::liveness::pid_namespace();
         assert_eq!(judge(ns, me), Peer::Running);
         assert_eq!(judge(ns.wrapping_add(1), me), Peer::CannotTell);
         let later = ProcessId {
