@@ -83,10 +83,12 @@ impl Write for Record {
 
 /// This process made `kind` `id` with key `key` by `call` (shmget, semget or
 /// msgget, shown as the trace shows it): recorded for the verdict if the
-/// leak check is on and the call did make it (a keyed call with `IPC_CREAT`
-/// may have opened an existing object: `made` says which, or None to ask
-/// the kernel for a segment's creator). Async-signal-safe: one open, one
-/// write, one close.
+/// leak check is on and the call did make it. A keyed call with `IPC_CREAT`
+/// may have opened an existing object: `made` says which (`Some(true)` for
+/// `IPC_PRIVATE` or `IPC_EXCL`), or None to ask the kernel, which knows a
+/// segment's creator only (a set or a queue records none: None records
+/// nothing, so an unsure caller never causes a false report).
+/// Async-signal-safe: one open, one write, one close.
 pub fn created(kind: Kind, id: i32, key: Key, made: Option<bool>, call: &dyn fmt::Display) {
     if !crate::settings::leak_check() {
         return;
