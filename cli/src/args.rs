@@ -3,7 +3,7 @@
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use rshm::ipc::{Class, Kind};
+use rshm::ipc::{Class, Kind, Rule};
 use rshm::Key;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -169,7 +169,7 @@ impl Kinds {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct Age {
     /// How long an object whose processes are all gone must be unused to be abandoned
-    /// (30s, 10m, 2h, 1d)
+    /// (30s, 10m, 2h, 1d; at most 106751991167300d)
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub older_than: Duration,
 }
@@ -399,27 +399,42 @@ pub fn parse_key(text: &str) -> Result<Key, String> {
         .ok_or_else(|| format!("'{text}' is not a key: write 0x41012345, or a decimal number"))
 }
 
-/// `30s`, `10m`, `2h`, `1d`, or `0`.
+/// `30s`, `10m`, `2h`, `1d`, or `0`; at most [`Rule::MAX_OLDER_THAN`], the
+/// longest threshold the rule counts (a longer one is refused, not cut).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad =
         || format!("'{text}' is not a duration: write a number and a unit, as 30s, 10m, 2h or 1d");
+    let max = Rule::MAX_OLDER_THAN.as_secs();
+    let too_long = || {
+        format!(
+            "'{text}' is too long: a threshold is at most {max}s ({}d), as times are signed \
+             64-bit seconds",
+            max / 86400
+        )
+    };
     if text == "0" {
         return Ok(Duration::ZERO);
     }
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| bad())?;
-    let seconds = match unit {
+    let seconds: u64 = match unit {
         "s" | "sec" => 1,
         "m" | "min" => 60,
         "h" => 3600,
         "d" => 86400,
         _ => return Err(bad()),
     };
-    number
-        .checked_mul(seconds)
-        .map(Duration::from_secs)
-        .ok_or_else(bad)
+    let number: u64 =
+        number
+            .parse()
+            .map_err(|error: std::num::ParseIntError| match error.kind() {
+                std::num::IntErrorKind::PosOverflow => too_long(),
+                _ => bad(),
+            })?;
+    match number.checked_mul(seconds) {
+        Some(total) if total <= max => Ok(Duration::from_secs(total)),
+        _ => Err(too_long()),
+    }
 }
 
 fn parse_proj_id(text: &str) -> Result<i32, String> {
@@ -451,6 +466,27 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         assert!(parse_duration("10").is_err() && parse_duration("m").is_err());
+        let longest = Duration::from_secs(i64::MAX as u64);
+        assert_eq!(parse_duration("9223372036854775807s"), Ok(longest));
+        assert_eq!(
+            parse_duration("106751991167300d"),
+            Ok(Duration::from_secs(106751991167300 * 86400))
+        );
+        for past in [
+            "9223372036854775808s",
+            "106751991167301d",
+            "18446744073709551616s",
+            "99999999999999999999999m",
+        ] {
+            let said = parse_duration(past).unwrap_err();
+            assert!(
+                said.contains("at most 9223372036854775807s (106751991167300d)"),
+                "{said}"
+            );
+        }
+        assert!(parse_duration("10x")
+            .unwrap_err()
+            .contains("not a duration"));
         assert_eq!(parse_key("0x41012345"), Ok(Key::from_raw(0x41012345)));
         assert_eq!(parse_key("0xffffffff"), Ok(Key::from_raw(-1)));
         assert_eq!(parse_key("4294967295"), Ok(Key::from_raw(-1)));

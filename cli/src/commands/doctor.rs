@@ -817,7 +817,7 @@ fn abandoned(listed: &[Listed], rule: &Rule) -> Finding {
             "no abandoned objects".into(),
             format!(
                 "every object is in use, kept on purpose, or used within {}",
-                crate::render::span(rule.older_than.as_secs() as i64)
+                crate::render::span(rule.older_than_seconds())
             ),
         );
     }
@@ -848,7 +848,7 @@ fn abandoned(listed: &[Listed], rule: &Rule) -> Finding {
         format!(
             "every process that made or used them is gone, and none was used for {}: they \
              take memory and count against the limits",
-            crate::render::span(rule.older_than.as_secs() as i64)
+            crate::render::span(rule.older_than_seconds())
         ),
     )
     .fix("rshm rm --orphans --dry-run -m -s -q shows each with its reason; without --dry-run it removes them")
