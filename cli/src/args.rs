@@ -50,7 +50,15 @@ a segment attached in it is only marked for removal, and stays usable until it
 is detached. A segment that was attached and then left for a later reader can
 be told from a forgotten one only by its age: raise --older-than where readers
 come late. Objects you may not remove (only their owner, their creator or root
-may) are skipped with a note.";
+may) are skipped with a note.
+
+A semaphore set records only the last process to change each semaphore, and
+no process can read another's SEM_UNDO adjustments: a process that took a
+unit and still holds it, while another process used the set after it, is
+not seen. With -s, such a set is abandoned once that last user is gone, and
+the holder's next operation on the set fails (rshm's semaphores return
+RSHM_ERR_REMOVED). Name -s only where no process holds a unit longer than
+--older-than.";
 
 const RM_EXAMPLES: &str = "\
 Examples:
