@@ -3,21 +3,43 @@
 //! would remove.
 
 use super::finding::{finding, Finding, Severity};
+use super::systemd_conf;
 use crate::inventory::Listed;
 use crate::render::{count, Names};
 use rshm::ipc::Caller;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// Where `RemoveIPC=` was last set, and to what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct RemoveIpc {
     value: bool,
-    /// `the default` or `PATH, line N`.
+    /// `the default` or `PATH, line N` (`lines N-M` when continued).
     source: String,
+    /// Where logind stops reading its configuration, if it does: `PATH,
+    /// line N: it is not UTF-8`. Nothing after it counts.
+    stopped: Option<String>,
 }
 
-/// systemd's booleans.
+impl RemoveIpc {
+    /// `systemd-logind RemoveIPC=yes (SOURCE)`, and where logind stops
+    /// reading its configuration, if it does.
+    fn evidence(&self) -> String {
+        let value = if self.value { "yes" } else { "no" };
+        match &self.stopped {
+            None => format!("systemd-logind RemoveIPC={value} ({})", self.source),
+            Some(stop) => format!(
+                "systemd-logind RemoveIPC={value} ({}; logind reads no further than {stop}, \
+                 so later lines and drop-ins are ignored)",
+                self.source
+            ),
+        }
+    }
+}
+
+/// systemd's booleans (`parse_boolean`).
 fn boolean(value: &str) -> Option<bool> {
     match value.to_ascii_lowercase().as_str() {
         "1" | "yes" | "y" | "true" | "t" | "on" => Some(true),
@@ -26,34 +48,31 @@ fn boolean(value: &str) -> Option<bool> {
     }
 }
 
-/// Applies the `RemoveIPC=` lines of one file (in `[Login]`) to `setting`.
-fn apply_remove_ipc(text: &str, path: &Path, setting: &mut RemoveIpc) {
-    let mut in_login = false;
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_login = line == "[Login]";
+/// Applies the `RemoveIPC=` settings of one file (in `[Login]`) to
+/// `setting`, as logind does: a value that is not a boolean, the empty one
+/// included, is ignored (`config_parse_bool`). Whether logind reads on after it.
+fn apply_remove_ipc(bytes: &[u8], path: &Path, setting: &mut RemoveIpc) -> bool {
+    let parsed = systemd_conf::parse(bytes);
+    for found in &parsed.settings {
+        if found.section != "Login" || found.key != "RemoveIPC" {
             continue;
         }
-        if !in_login || line.starts_with('#') || line.starts_with(';') {
-            continue;
+        if let Some(value) = boolean(&found.value) {
+            setting.value = value;
+            setting.source = format!("{}, {}", path.display(), found.lines());
         }
-        let Some((name, value)) = line.split_once('=') else {
-            continue;
-        };
-        if name.trim() != "RemoveIPC" {
-            continue;
+    }
+    match parsed.stop {
+        Some(stop) => {
+            setting.stopped = Some(format!(
+                "{}, line {}: it {}",
+                path.display(),
+                stop.line,
+                stop.why
+            ));
+            false
         }
-        let value = value.trim();
-        if value.is_empty() {
-            // An empty assignment resets the setting to its default.
-            *setting = default_remove_ipc();
-        } else if let Some(value) = boolean(value) {
-            *setting = RemoveIpc {
-                value,
-                source: format!("{}, line {}", path.display(), number + 1),
-            };
-        }
+        None => true,
     }
 }
 
@@ -62,35 +81,42 @@ fn default_remove_ipc() -> RemoveIpc {
     RemoveIpc {
         value: true,
         source: "the default: no setting in logind.conf or its drop-ins".into(),
+        stopped: None,
     }
 }
 
 /// What `RemoveIPC` is for systemd-logind: the main file, then the drop-ins
 /// (`*.conf` in the `.d` folders, by file name; a name in an earlier folder
-/// hides the same name in later ones).
+/// hides the same name in later ones), each read as bytes, as systemd reads
+/// them ([`systemd_conf`]), until a line stops the reading.
 fn remove_ipc_setting(main_files: &[PathBuf], dropin_dirs: &[PathBuf]) -> RemoveIpc {
     let mut setting = default_remove_ipc();
-    if let Some((path, text)) = main_files
+    if let Some((path, bytes)) = main_files
         .iter()
-        .find_map(|path| Some((path, std::fs::read_to_string(path).ok()?)))
+        .find_map(|path| Some((path, std::fs::read(path).ok()?)))
     {
-        apply_remove_ipc(&text, path, &mut setting);
+        if !apply_remove_ipc(&bytes, path, &mut setting) {
+            return setting;
+        }
     }
-    let mut dropins: BTreeMap<String, PathBuf> = BTreeMap::new();
+    // By name as bytes, as systemd sorts them.
+    let mut dropins: BTreeMap<OsString, PathBuf> = BTreeMap::new();
     for dir in dropin_dirs {
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
         };
         for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".conf") {
+            let name = entry.file_name();
+            if name.as_bytes().ends_with(b".conf") {
                 dropins.entry(name).or_insert_with(|| entry.path());
             }
         }
     }
     for path in dropins.values() {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            apply_remove_ipc(&text, path, &mut setting);
+        if let Ok(bytes) = std::fs::read(path) {
+            if !apply_remove_ipc(&bytes, path, &mut setting) {
+                break;
+            }
         }
     }
     setting
@@ -145,11 +171,12 @@ pub fn remove_ipc(custom: Option<&Path>, listed: &[Listed]) -> Finding {
         }
     };
     let setting = remove_ipc_setting(&main_files, &dropin_dirs);
+    let evidence = setting.evidence();
     if !setting.value {
         return finding(
             check,
             Severity::Ok,
-            format!("systemd-logind RemoveIPC=no ({})", setting.source),
+            evidence,
             "objects stay when their owner logs out".into(),
         );
     }
@@ -172,7 +199,6 @@ pub fn remove_ipc(custom: Option<&Path>, listed: &[Listed]) -> Finding {
     if regular(me) && !owners.contains_key(&me) {
         affected.push(format!("those you make ({}, uid {me})", names.user(me)));
     }
-    let evidence = format!("systemd-logind RemoveIPC=yes ({})", setting.source);
     if affected.is_empty() {
         return finding(
             check,
@@ -209,7 +235,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn remove_ipc_follows_systemds_order_and_resets() {
+    fn remove_ipc_follows_systemds_order_and_ignores_what_is_not_a_boolean() {
         let dir = std::env::temp_dir().join(format!("rshm-doctor-{}", std::process::id()));
         let dropins = dir.join("logind.conf.d");
         std::fs::create_dir_all(&dropins).unwrap();
@@ -231,10 +257,10 @@ mod tests {
             "[Other]\nRemoveIPC=no\n[Login]\nRemoveIPC=\n",
         )
         .unwrap();
-        assert_eq!(
-            read(),
-            default_remove_ipc(),
-            "another section is ignored; empty resets"
+        let kept = read();
+        assert!(
+            kept.value && kept.source.ends_with("20-b.conf, line 2"),
+            "another section is ignored, and so is an empty value (config_parse_bool): {kept:?}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -10,6 +10,7 @@ mod limits;
 mod logind;
 mod namespaces;
 mod rmid_forced;
+mod systemd_conf;
 
 pub use finding::{Finding, Severity};
 
