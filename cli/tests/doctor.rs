@@ -383,3 +383,41 @@ fn an_empty_value_is_ignored_and_a_line_not_utf8_stops_the_reading() {
         "{evidence}"
     );
 }
+
+/// A drop-in this user may not read may set RemoveIPC=yes for logind (which
+/// reads it as root): doctor, run by that user, says so instead of an ok; a
+/// folder named like a drop-in is not one (systemd lists files only).
+#[test]
+fn a_drop_in_this_user_cannot_read_is_named() {
+    isolate!();
+    let conf = Logind::new(
+        "unreadable",
+        "[Login]\nRemoveIPC=no\n",
+        &[("50-secret.conf", "[Login]\nRemoveIPC=yes\n")],
+    );
+    std::fs::create_dir(conf.0.join("logind.conf.d/60-folder.conf")).unwrap();
+    let secret = conf.0.join("logind.conf.d/50-secret.conf");
+    let mode = |path: &std::path::Path, mode| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    mode(&conf.0, 0o755);
+    mode(&conf.0.join("logind.conf.d"), 0o755);
+    mode(&conf.0.join("logind.conf"), 0o644);
+    mode(&secret, 0o600);
+    // Root reads it: yes. (A folder named like a drop-in changes nothing.)
+    assert!(remove_ipc_evidence(&conf).contains("RemoveIPC=yes"));
+    // Another user cannot: what it sees is no, with the file named.
+    let out = rshm_as(65534, &["doctor", "--json", "--logind-conf", &conf.path()]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let f = finding(&report, "logind_remove_ipc");
+    assert_eq!(f["severity"], "info", "{f:#}");
+    let evidence = f["evidence"].as_str().unwrap();
+    assert!(evidence.contains("RemoveIPC=no"), "{evidence}");
+    assert!(
+        evidence.contains("this user cannot read ")
+            && evidence.contains("50-secret.conf (permission denied)"),
+        "{evidence}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("as root"), "{f:#}");
+}

@@ -4,6 +4,7 @@
 
 use super::finding::{finding, Finding, Severity};
 use super::systemd_conf;
+use crate::fail::io_words;
 use crate::inventory::Listed;
 use crate::render::{count, Names};
 use rshm::ipc::Caller;
@@ -21,6 +22,9 @@ struct RemoveIpc {
     /// Where logind stops reading its configuration, if it does: `PATH,
     /// line N: it is not UTF-8`. Nothing after it counts.
     stopped: Option<String>,
+    /// Files this user may not read (`PATH (permission denied)`): logind
+    /// reads them, so the value may differ from what doctor sees.
+    unreadable: Vec<String>,
 }
 
 impl RemoveIpc {
@@ -28,13 +32,32 @@ impl RemoveIpc {
     /// reading its configuration, if it does.
     fn evidence(&self) -> String {
         let value = if self.value { "yes" } else { "no" };
-        match &self.stopped {
-            None => format!("systemd-logind RemoveIPC={value} ({})", self.source),
-            Some(stop) => format!(
-                "systemd-logind RemoveIPC={value} ({}; logind reads no further than {stop}, \
-                 so later lines and drop-ins are ignored)",
-                self.source
-            ),
+        let mut notes = vec![self.source.clone()];
+        if let Some(stop) = &self.stopped {
+            notes.push(format!(
+                "logind reads no further than {stop}, so later lines and drop-ins are ignored"
+            ));
+        }
+        if !self.unreadable.is_empty() {
+            notes.push(format!(
+                "this user cannot read {}",
+                self.unreadable.join(", ")
+            ));
+        }
+        format!("systemd-logind RemoveIPC={value} ({})", notes.join("; "))
+    }
+
+    /// Reads `path`: its bytes; `None` when it does not exist, or when this
+    /// user may not read it (noted, as logind reads it).
+    fn read(&mut self, path: &Path) -> Option<Vec<u8>> {
+        match std::fs::read(path) {
+            Ok(bytes) => Some(bytes),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) => {
+                self.unreadable
+                    .push(format!("{} ({})", path.display(), io_words(&error)));
+                None
+            }
         }
     }
 }
@@ -82,6 +105,7 @@ fn default_remove_ipc() -> RemoveIpc {
         value: true,
         source: "the default: no setting in logind.conf or its drop-ins".into(),
         stopped: None,
+        unreadable: Vec::new(),
     }
 }
 
@@ -91,15 +115,15 @@ fn default_remove_ipc() -> RemoveIpc {
 /// them ([`systemd_conf`]), until a line stops the reading.
 fn remove_ipc_setting(main_files: &[PathBuf], dropin_dirs: &[PathBuf]) -> RemoveIpc {
     let mut setting = default_remove_ipc();
-    if let Some((path, bytes)) = main_files
-        .iter()
-        .find_map(|path| Some((path, std::fs::read(path).ok()?)))
-    {
-        if !apply_remove_ipc(&bytes, path, &mut setting) {
-            return setting;
+    // The first main file that exists, readable or not, is logind's.
+    if let Some(path) = main_files.iter().find(|path| path.exists()) {
+        if let Some(bytes) = setting.read(path) {
+            if !apply_remove_ipc(&bytes, path, &mut setting) {
+                return setting;
+            }
         }
     }
-    // By name as bytes, as systemd sorts them.
+    // By name as bytes, as systemd sorts them; folders are not drop-ins.
     let mut dropins: BTreeMap<OsString, PathBuf> = BTreeMap::new();
     for dir in dropin_dirs {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -107,13 +131,13 @@ fn remove_ipc_setting(main_files: &[PathBuf], dropin_dirs: &[PathBuf]) -> Remove
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            if name.as_bytes().ends_with(b".conf") {
+            if name.as_bytes().ends_with(b".conf") && !entry.path().is_dir() {
                 dropins.entry(name).or_insert_with(|| entry.path());
             }
         }
     }
     for path in dropins.values() {
-        if let Ok(bytes) = std::fs::read(path) {
+        if let Some(bytes) = setting.read(path) {
             if !apply_remove_ipc(&bytes, path, &mut setting) {
                 break;
             }
@@ -172,6 +196,17 @@ pub fn remove_ipc(custom: Option<&Path>, listed: &[Listed]) -> Finding {
     };
     let setting = remove_ipc_setting(&main_files, &dropin_dirs);
     let evidence = setting.evidence();
+    if !setting.value && !setting.unreadable.is_empty() {
+        return finding(
+            check,
+            Severity::Info,
+            evidence,
+            "objects stay when their owner logs out, as far as this user can see: a file it \
+             cannot read may set RemoveIPC=yes"
+                .into(),
+        )
+        .fix("run rshm doctor as root to read every file");
+    }
     if !setting.value {
         return finding(
             check,
