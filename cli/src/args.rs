@@ -31,16 +31,20 @@ Classes, from what the kernel records and nothing else (tried in this order):
                       ipcmk, say) look the same
   idle                not in use now, but its creator or last user still runs
   unknown             a recorded process is in another PID namespace (the
-                      kernel shows pid 0) or may not be inspected: kept
+                      kernel shows pid 0) or cannot be judged (it may not be
+                      inspected, or /proc is another PID namespace's): kept
   recent              every recorded process is gone, but it was used within
                       --older-than: kept, as it may be waiting for a reader
   abandoned           every recorded process is gone, and it has not been used
                       for --older-than (10 minutes unless given)
 
-A process is gone when no process has its pid, when only a zombie has it, or
-when the process that has the pid now started after the recorded one was last
-seen at work: pids are reused, and the kernel keeps no start time with them,
-so the object's own times stand in for it.
+A process is gone only on positive evidence: the kernel says no process has
+its pid, or that the process with it has exited, all its threads; or a /proc
+proven to be this PID namespace's shows that the process that has the pid now
+started after the recorded one was last seen at work (pids are reused, and
+the kernel keeps no start time with them, so the object's own times stand in
+for it). A process lives while any of its threads does: a leader shown as a
+zombie while its other threads run is alive.
 
 rm --orphans removes abandoned objects only: segments, and semaphore sets (-s)
 and message queues (-q) only when they are named. Each is checked again right

@@ -50,6 +50,7 @@ fn version_help_and_the_rule_in_help_rm() {
         "unused              never attached",
         "A small window remains",
         "forgotten one only by its age",
+        "A process lives while any of its threads does",
     ] {
         assert!(rule.contains(words), "{words:?} in {rule}");
     }
