@@ -28,6 +28,7 @@
 //! Usage: rshm-bench [DIR] (default target/bench). Run as root: it moves into
 //! a private IPC namespace. This process is pinned to CPU 0, its peers to CPU 1.
 //! RSHM_BENCH_ROUNDS=N changes the rounds per case (default 21);
+//! RSHM_BENCH_BATCH_MS=N the length of every batch, in every section;
 //! RSHM_BENCH_RUNS=N the runs of the distribution (default 10);
 //! RSHM_BENCH_ONLY=TEXT keeps the cases whose name contains TEXT, and
 //! RSHM_BENCH_SECTIONS=ID,ID the sections of those ids (the targets and the
@@ -780,6 +781,14 @@ fn main() {
     {
         settings.rounds = n;
     }
+    let batch = std::env::var("RSHM_BENCH_BATCH_MS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(std::time::Duration::from_secs_f64)
+        .map(|d| d / 1000);
+    if let Some(batch) = batch {
+        settings.batch_target = batch;
+    }
     let mut bench = Bench::new(settings);
     println!(
         "method: {} rounds per case (floor, case, floor), interleaved; measurement = median of {} batches of ~{} ms; \
@@ -831,6 +840,9 @@ fn main() {
             continue;
         }
         section.cases.retain(|c| c.name.contains(filter.as_str()));
+        if batch.is_some() {
+            section.batch_target = batch;
+        }
         if section.cases.is_empty() {
             continue;
         }
