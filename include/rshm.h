@@ -365,7 +365,9 @@ rshm_status rshm_channel_open(const struct rshm_options *opts, int role, struct 
 
 /**
  * Sends `len` bytes from `msg`, waiting for room at most `timeout_ms`.
- * RSHM_ERR_PEER_DIED or RSHM_ERR_CLOSED when the receiver is gone.
+ * RSHM_ERR_PEER_DIED or RSHM_ERR_CLOSED when the receiver is gone. A
+ * broadcast sender never waits and never fails for its receivers: a message
+ * a receiver has not read yet is overwritten once the ring is full.
  */
 rshm_status rshm_channel_send(struct rshm_channel *ch,
                               const void *msg,
@@ -453,7 +455,8 @@ uint64_t rshm_channel_missed(const struct rshm_channel *ch);
 
 /**
  * The largest message rshm_channel_reserve lends (half the ring, less the
- * 8-byte length word, and at most 4 GiB - 1), or 0 for NULL.
+ * 8-byte length word, and at most 4 GiB - 1; a broadcast record's header is
+ * 16 bytes), or 0 for NULL and for the receiving end of a many-party channel.
  */
 size_t rshm_channel_max_reservation(const struct rshm_channel *ch);
 

@@ -98,7 +98,9 @@ pub extern "C" fn rshm_channel_open(
 }
 
 /// Sends `len` bytes from `msg`, waiting for room at most `timeout_ms`.
-/// RSHM_ERR_PEER_DIED or RSHM_ERR_CLOSED when the receiver is gone.
+/// RSHM_ERR_PEER_DIED or RSHM_ERR_CLOSED when the receiver is gone. A
+/// broadcast sender never waits and never fails for its receivers: a message
+/// a receiver has not read yet is overwritten once the ring is full.
 #[no_mangle]
 pub extern "C" fn rshm_channel_send(
     ch: *mut rshm_channel,
@@ -266,7 +268,8 @@ pub extern "C" fn rshm_channel_missed(ch: *const rshm_channel) -> u64 {
 }
 
 /// The largest message rshm_channel_reserve lends (half the ring, less the
-/// 8-byte length word, and at most 4 GiB - 1), or 0 for NULL.
+/// 8-byte length word, and at most 4 GiB - 1; a broadcast record's header is
+/// 16 bytes), or 0 for NULL and for the receiving end of a many-party channel.
 #[no_mangle]
 pub extern "C" fn rshm_channel_max_reservation(ch: *const rshm_channel) -> usize {
     crate::boundary::errno_export("rshm_channel_max_reservation", 0, || {
