@@ -33,7 +33,7 @@ STATIC_LIBS  := target/native-static-libs
 
 .PHONY: all run test header examples install uninstall clean bench fuzz fuzz-differential fuzz-c stress miri \
         runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
-        docs-test cpp-test cmake-test c89-test
+        docs-test cpp-test cmake-test c89-test toolchain-test
 
 all: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) examples
 
@@ -111,7 +111,7 @@ $(CTESTS)/stress: tests/stress/stress.c include/rshm.h $(SHARED)
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
 
 # ---- the tests ----
-test: runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
+test: runner-test toolchain-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
       docs-test cpp-test cmake-test c89-test
 	@echo "make test: all passed"
 
@@ -119,6 +119,9 @@ test: runner-test lint header-test rust-test c-test example-test compat-test pre
 runner-test:
 	@! $(RUN)/isolated.sh ipcmk -M 4096 > /dev/null 2>&1 && $(RUN)/isolated.sh true
 	@echo "isolated.sh: a scenario that leaves an object fails; one that leaves none passes"
+# The Rust minimum of Cargo.toml and README.md holds for every package the tests build.
+toolchain-test:
+	@$(RUN)/toolchain.sh
 lint:
 	@$(RUN)/lint.sh
 header-test:
