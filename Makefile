@@ -146,12 +146,18 @@ stress-test: $(CTESTS)/stress
 	@$(RUN)/isolated.sh $< $(STRESS_PROCS) $(STRESS_SECONDS)
 valgrind-test: $(CTEST_BINS) $(EXAMPLE_BINS) $(PRELOAD_BINS)
 	@$(RUN)/valgrind.sh $(CTESTS) $(EXAMPLES) $(PRELOAD) $(CTESTS)/seed_plain
-# Every C and C++ snippet of the README and docs/, built with $(WARN) and run.
-docs-test: $(SHARED) include/rshm.h
+# Every C and C++ snippet of the README and docs/, built with $(WARN) and run; every Rust block
+# built with the dependencies its page lists, and run; every ```sh block run as printed (against
+# the build tree and a scratch install), its printed output compared.
+INSTALL_DEPS := $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS)
+DOCS_PREFIX := $(abspath target/docs-prefix)
+docs-test: $(INSTALL_DEPS) include/rshm.h
 	@CC="$(CC)" CXX="$(CXX)" CFLAGS="$(CFLAGS)" $(RUN)/isolated.sh sh $(RUN)/docs.sh $(RELEASE) README.md docs/*.md
+	@$(RUN)/docs_rust.sh README.md docs/*.md
+	@rm -rf $(DOCS_PREFIX) && $(MAKE) --no-print-directory -s install PREFIX=$(DOCS_PREFIX) > /dev/null
+	@$(RUN)/docs_commands.sh $(RELEASE) $(DOCS_PREFIX) README.md docs/*.md
 # Against a scratch install: the C++ layer (C++17 and C++20, sanitizers, -fno-exceptions),
 # a CMake project on the CMake package, and a C89 program.
-INSTALL_DEPS := $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS)
 cpp-test: $(INSTALL_DEPS)
 	@MAKE="$(MAKE)" CXX="$(CXX)" $(RUN)/cpp.sh
 cmake-test: $(INSTALL_DEPS)
@@ -181,23 +187,39 @@ miri:
 	MIRIFLAGS="-Zmiri-disable-isolation -Zmiri-permissive-provenance" $(CARGO) +nightly miri test -p rshm --lib
 
 # ---- install ----
+# Each directory may be set on the command line (a distribution's: LIBDIR=/usr/lib/x86_64-linux-gnu);
+# DESTDIR stages the lot. LIBDIR and INCLUDEDIR must lie under PREFIX: the CMake package finds its
+# files relative to its own folder, and the pkg-config files say where they are.
 PREFIX     ?= /usr/local
 DESTDIR    ?=
-BINDIR     := $(DESTDIR)$(PREFIX)/bin
-LIBDIR     := $(DESTDIR)$(PREFIX)/lib
-INCDIR     := $(DESTDIR)$(PREFIX)/include/rshm
-PCDIR      := $(LIBDIR)/pkgconfig
-CMAKEDIR   := $(LIBDIR)/cmake/rshm
-SHAREDIR   := $(DESTDIR)$(PREFIX)/share
-DOCDIR     := $(SHAREDIR)/doc/rshm
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share
+PCDIR      ?= $(LIBDIR)/pkgconfig
+CMAKEDIR   ?= $(LIBDIR)/cmake/rshm
+DOCDIR     ?= $(DATADIR)/doc/rshm
+MANDIR     ?= $(DATADIR)/man
+# The staged paths, and the ones the CMake package computes from its own place.
+D_BIN      := $(DESTDIR)$(BINDIR)
+D_LIB      := $(DESTDIR)$(LIBDIR)
+D_INC      := $(DESTDIR)$(INCLUDEDIR)/rshm
+D_PC       := $(DESTDIR)$(PCDIR)
+D_CMAKE    := $(DESTDIR)$(CMAKEDIR)
+D_DOC      := $(DESTDIR)$(DOCDIR)
+D_SHARE    := $(DESTDIR)$(DATADIR)
+D_MAN      := $(DESTDIR)$(MANDIR)
+LIB_REL    := $(patsubst $(PREFIX)/%,%,$(LIBDIR))
+INC_REL    := $(patsubst $(PREFIX)/%,%,$(INCLUDEDIR))
+CMAKE_UP   := $(shell echo '$(patsubst $(PREFIX)/%,%,$(CMAKEDIR))' | sed 's|[^/][^/]*|..|g')
 # Everything make install puts down, and the preload's soname link that ldconfig may add.
-INSTALLED  := $(BINDIR)/rshm $(LIBDIR)/librshm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/librshm.so \
-              $(LIBDIR)/librshm.a $(LIBDIR)/librshm_preload.so $(LIBDIR)/librshm_preload.so.0 \
-              $(addprefix $(INCDIR)/,rshm.h rshm_compat.h rshm_inline.h rshm.hpp) $(PCDIR)/rshm.pc \
-              $(addprefix $(CMAKEDIR)/,rshmConfig.cmake rshmConfigVersion.cmake rshmTargets.cmake) \
-              $(DOCDIR)/LICENSE-MIT $(DOCDIR)/LICENSE-APACHE $(SHAREDIR)/man/man1/rshm.1 \
-              $(SHAREDIR)/bash-completion/completions/rshm $(SHAREDIR)/zsh/site-functions/_rshm \
-              $(SHAREDIR)/fish/vendor_completions.d/rshm.fish
+INSTALLED  := $(D_BIN)/rshm $(D_LIB)/librshm.so.$(VERSION) $(D_LIB)/$(SONAME) $(D_LIB)/librshm.so \
+              $(D_LIB)/librshm.a $(D_LIB)/librshm_preload.so $(D_LIB)/librshm_preload.so.0 \
+              $(addprefix $(D_INC)/,rshm.h rshm_compat.h rshm_inline.h rshm.hpp) $(D_PC)/rshm.pc $(D_PC)/rshm-static.pc \
+              $(addprefix $(D_CMAKE)/,rshmConfig.cmake rshmConfigVersion.cmake rshmTargets.cmake) \
+              $(D_DOC)/LICENSE-MIT $(D_DOC)/LICENSE-APACHE $(D_MAN)/man1/rshm.1 \
+              $(D_SHARE)/bash-completion/completions/rshm $(D_SHARE)/zsh/site-functions/_rshm \
+              $(D_SHARE)/fish/vendor_completions.d/rshm.fish
 
 # rshm(1) and the bash, zsh and fish completions, which the command generates from the one
 # definition of its command line (cli/src/args.rs).
@@ -213,35 +235,39 @@ $(GENERATED)/stamp: $(COMMAND)
 # Libraries and the command are stripped of debug information. The .in templates (pkg-config,
 # CMake) are filled in with sed: installing needs no CMake, and the CMake package finds its
 # files relative to its own folder.
+SUBST      := -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+              -e 's|@VERSION@|$(VERSION)|g' -e 's|@SONAME@|$(SONAME)|g' -e 's|@LIB_REL@|$(LIB_REL)|g' \
+              -e 's|@INC_REL@|$(INC_REL)|g' -e 's|@CMAKE_UP@|$(CMAKE_UP)|g'
 install: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS) $(GENERATED)/stamp
-	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR) $(CMAKEDIR) $(DOCDIR) $(SHAREDIR)/man/man1 \
-		$(SHAREDIR)/bash-completion/completions $(SHAREDIR)/zsh/site-functions $(SHAREDIR)/fish/vendor_completions.d
-	install -m 0755 -s $(COMMAND) $(BINDIR)/rshm
-	install -m 0755 -s $(SHARED) $(LIBDIR)/librshm.so.$(VERSION)
-	ln -sf librshm.so.$(VERSION) $(LIBDIR)/$(SONAME)
-	ln -sf $(SONAME) $(LIBDIR)/librshm.so
-	install -m 0644 $(STATIC) $(LIBDIR)/librshm.a
-	strip --strip-debug $(LIBDIR)/librshm.a
-	install -m 0755 -s $(PRELOAD) $(LIBDIR)/librshm_preload.so
-	install -m 0644 include/rshm.h include/rshm_compat.h include/rshm_inline.h include/rshm.hpp $(INCDIR)/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e "s|@NATIVE_STATIC_LIBS@|$$(cat $(STATIC_LIBS))|" \
-		rshm.pc.in > $(PCDIR)/rshm.pc
-	sed -e 's|@VERSION@|$(VERSION)|g' cmake/rshmConfig.cmake.in > $(CMAKEDIR)/rshmConfig.cmake
-	sed -e 's|@VERSION@|$(VERSION)|g' -e "s|@SIZEOF_VOID_P@|$$(($$(getconf LONG_BIT) / 8))|g" \
-		cmake/rshmConfigVersion.cmake.in > $(CMAKEDIR)/rshmConfigVersion.cmake
-	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SONAME@|$(SONAME)|g' \
-		-e "s|@NATIVE_STATIC_LIBS@|$$(xargs -n1 < $(STATIC_LIBS) | sed 's/^-l//' | paste -sd ';' -)|" \
-		cmake/rshmTargets.cmake.in > $(CMAKEDIR)/rshmTargets.cmake
-	install -m 0644 LICENSE-MIT LICENSE-APACHE $(DOCDIR)/
-	install -m 0644 $(GENERATED)/rshm.1 $(SHAREDIR)/man/man1/rshm.1
-	install -m 0644 $(GENERATED)/rshm.bash $(SHAREDIR)/bash-completion/completions/rshm
-	install -m 0644 $(GENERATED)/_rshm $(SHAREDIR)/zsh/site-functions/_rshm
-	install -m 0644 $(GENERATED)/rshm.fish $(SHAREDIR)/fish/vendor_completions.d/rshm.fish
-	@echo "installed under $(DESTDIR)$(PREFIX); run ldconfig if $(PREFIX)/lib is in the loader's path"
+	@case "$(LIBDIR)/$(INCLUDEDIR)/$(CMAKEDIR)" in "$(PREFIX)"/*/"$(PREFIX)"/*/"$(PREFIX)"/*) ;; \
+	    *) echo "make install: LIBDIR, INCLUDEDIR and CMAKEDIR must lie under PREFIX ($(PREFIX))"; exit 1;; esac
+	install -d $(D_BIN) $(D_LIB) $(D_INC) $(D_PC) $(D_CMAKE) $(D_DOC) $(D_MAN)/man1 \
+		$(D_SHARE)/bash-completion/completions $(D_SHARE)/zsh/site-functions $(D_SHARE)/fish/vendor_completions.d
+	install -m 0755 -s $(COMMAND) $(D_BIN)/rshm
+	install -m 0644 -s $(SHARED) $(D_LIB)/librshm.so.$(VERSION)
+	ln -sf librshm.so.$(VERSION) $(D_LIB)/$(SONAME)
+	ln -sf $(SONAME) $(D_LIB)/librshm.so
+	install -m 0644 $(STATIC) $(D_LIB)/librshm.a
+	strip --strip-debug $(D_LIB)/librshm.a
+	install -m 0644 -s $(PRELOAD) $(D_LIB)/librshm_preload.so
+	install -m 0644 include/rshm.h include/rshm_compat.h include/rshm_inline.h include/rshm.hpp $(D_INC)/
+	sed $(SUBST) -e "s|@NATIVE_STATIC_LIBS@|$$(cat $(STATIC_LIBS))|" rshm.pc.in > $(D_PC)/rshm.pc
+	sed $(SUBST) -e "s|@NATIVE_STATIC_LIBS@|$$(cat $(STATIC_LIBS))|" rshm-static.pc.in > $(D_PC)/rshm-static.pc
+	sed $(SUBST) cmake/rshmConfig.cmake.in > $(D_CMAKE)/rshmConfig.cmake
+	sed $(SUBST) -e "s|@SIZEOF_VOID_P@|$$(($$(getconf LONG_BIT) / 8))|g" \
+		cmake/rshmConfigVersion.cmake.in > $(D_CMAKE)/rshmConfigVersion.cmake
+	sed $(SUBST) -e "s|@NATIVE_STATIC_LIBS@|$$(xargs -n1 < $(STATIC_LIBS) | sed 's/^-l//' | paste -sd ';' -)|" \
+		cmake/rshmTargets.cmake.in > $(D_CMAKE)/rshmTargets.cmake
+	install -m 0644 LICENSE-MIT LICENSE-APACHE $(D_DOC)/
+	install -m 0644 $(GENERATED)/rshm.1 $(D_MAN)/man1/rshm.1
+	install -m 0644 $(GENERATED)/rshm.bash $(D_SHARE)/bash-completion/completions/rshm
+	install -m 0644 $(GENERATED)/_rshm $(D_SHARE)/zsh/site-functions/_rshm
+	install -m 0644 $(GENERATED)/rshm.fish $(D_SHARE)/fish/vendor_completions.d/rshm.fish
+	@echo "installed under $(DESTDIR)$(PREFIX); run ldconfig if $(LIBDIR) is in the loader's path"
 
 uninstall:
 	rm -f $(INSTALLED)
-	-rmdir $(INCDIR) $(CMAKEDIR) $(DOCDIR) 2>/dev/null
+	-rmdir $(D_INC) $(D_CMAKE) $(D_DOC) 2>/dev/null
 
 # ---- benchmarks: see docs/benchmarks.md ----
 bench: $(SHARED)
