@@ -33,18 +33,28 @@ STATIC_LIBS  := target/native-static-libs
 
 .PHONY: all run test header examples install uninstall clean bench fuzz fuzz-differential fuzz-c stress miri \
         runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
-        docs-test cpp-test cmake-test c89-test toolchain-test
+        docs-test cpp-test cmake-test c89-test toolchain-test abi-check abi-baseline deps-run deps-test test-all
 
 all: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) examples
 
-# The C library is the rshm-capi crate, whose outputs are librshm_capi.*: librshm.* name them
-# (as cargo-c renames its libraries), and librshm.so.SONAME is the link the loader looks for.
-$(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) &: $(RUST_SOURCES)
-	$(CARGO) build --release --quiet
-	ln -sf librshm_capi.so $(SHARED)
+# The C library is the rshm-capi crate, whose outputs are librshm_capi.*: librshm.a names the
+# archive (as cargo-c renames its libraries). The first build takes minutes: cargo shows its progress.
+$(STATIC) $(PRELOAD) $(COMMAND) $(RELEASE)/librshm_capi.so &: $(RUST_SOURCES)
+	@echo "building rshm with cargo (release; the first build takes a few minutes)"
+	$(CARGO) build --release
 	ln -sf librshm_capi.a $(STATIC)
-	ln -sf librshm.so $(RELEASE)/$(SONAME)
 	touch $(RELEASE)/librshm_capi.so $(RELEASE)/librshm_capi.a $(PRELOAD) $(COMMAND)
+
+# librshm.so is linked from librshm.a with abi/librshm.map, which gives every export its
+# version node (RSHM_0.2, ...) and keeps everything else local: rustc's own version script for
+# a cdylib is anonymous, and ld cannot combine it with named nodes. librshm.so.SONAME is the
+# link the loader looks for. make abi-check checks that every export has a node.
+ABI_MAP := abi/librshm.map
+$(SHARED): $(STATIC) $(STATIC_LIBS) $(ABI_MAP)
+	$(CC) -shared -o $@ -Wl,-soname,$(SONAME) -Wl,--version-script=$(ABI_MAP) -Wl,--gc-sections \
+		-Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed \
+		$$(sed -n 's/^ *\(rshm_[a-z0-9_]*\);.*/-Wl,--undefined=\1/p' $(ABI_MAP)) $(STATIC) $$(cat $(STATIC_LIBS))
+	ln -sf librshm.so $(RELEASE)/$(SONAME)
 
 $(STATIC_LIBS): Cargo.toml Cargo.lock
 	@mkdir -p $(@D)
@@ -68,10 +78,15 @@ $(EXAMPLES)/%: c_examples/%.cpp include/rshm.h include/rshm.hpp $(SHARED)
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(WARN) $(CFLAGS) -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
 
-# Build the library and run the ported demo where ftok finds its "shmfile".
-run: $(EXAMPLES)/shm_example
+# Build the library and run the ported demo where ftok finds its "shmfile". Both make run and
+# make test first install the tools they need that are missing (.ci/deps, with apt).
+run: deps-run
+	@$(MAKE) --no-print-directory $(EXAMPLES)/shm_example
 	@cd target && touch shmfile && ./examples/shm_example
-
+deps-run:
+	@.ci/deps run
+deps-test:
+	@.ci/deps test
 # ---- test programs ----
 CTEST_NAMES  := $(basename $(notdir $(wildcard tests/c/*.c)))
 CTEST_BINS   := $(CTEST_NAMES:%=$(CTESTS)/%.shared) $(CTEST_NAMES:%=$(CTESTS)/%.static)
@@ -111,7 +126,9 @@ $(CTESTS)/stress: tests/stress/stress.c include/rshm.h $(SHARED)
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
 
 # ---- the tests ----
-test: runner-test toolchain-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
+test: deps-test
+	@$(MAKE) --no-print-directory test-all
+test-all: runner-test toolchain-test lint header-test abi-check rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
       docs-test cpp-test cmake-test c89-test
 	@echo "make test: all passed"
 
@@ -119,6 +136,15 @@ test: runner-test toolchain-test lint header-test rust-test c-test example-test 
 runner-test:
 	@! $(RUN)/isolated.sh ipcmk -M 4096 > /dev/null 2>&1 && $(RUN)/isolated.sh true
 	@echo "isolated.sh: a scenario that leaves an object fails; one that leaves none passes"
+# librshm's ABI against the committed baseline in abi/ (libabigail's abidiff; docs/c-api.md,
+# Versions), and a version node on every export. make abi-baseline retakes the baseline: after
+# a release, or when exports were added on purpose (review the diff of abi/ and commit it).
+abi-check: $(SHARED) $(RELEASE)/librshm_capi.so
+	@command -v abidiff > /dev/null || .ci/deps test
+	@CC="$(CC)" $(RUN)/abi.sh check $(SHARED) $(RELEASE)/librshm_capi.so
+abi-baseline: $(SHARED) $(RELEASE)/librshm_capi.so
+	@command -v abidw > /dev/null || .ci/deps test
+	@CC="$(CC)" $(RUN)/abi.sh baseline $(SHARED) $(RELEASE)/librshm_capi.so
 # The Rust minimum of Cargo.toml and README.md holds for every package the tests build.
 toolchain-test:
 	@$(RUN)/toolchain.sh
