@@ -37,13 +37,28 @@ STATIC_LIBS  := target/native-static-libs
 
 all: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) examples
 
-# The C library is the rshm-capi crate, whose outputs are librshm_capi.*: librshm.a names the
-# archive (as cargo-c renames its libraries). The first build takes minutes: cargo shows its progress.
-$(STATIC) $(PRELOAD) $(COMMAND) $(RELEASE)/librshm_capi.so &: $(RUST_SOURCES)
+# The C library is the rshm-capi crate, whose outputs are librshm_capi.*. The first build takes
+# minutes: cargo shows its progress.
+$(PRELOAD) $(COMMAND) $(RELEASE)/librshm_capi.so &: $(RUST_SOURCES)
 	@echo "building rshm with cargo (release; the first build takes a few minutes)"
 	$(CARGO) build --release
-	ln -sf librshm_capi.a $(STATIC)
-	touch $(RELEASE)/librshm_capi.so $(RELEASE)/librshm_capi.a $(PRELOAD) $(COMMAND)
+	touch $(RELEASE)/librshm_capi.so $(PRELOAD) $(COMMAND)
+
+# librshm.a (as cargo-c renames its libraries) is the crate built as a staticlib alone in the
+# release-lto profile (Cargo.toml: fat LTO, one codegen unit; with the rlib and cdylib crate
+# types alongside, cargo applies no LTO): a quarter of the size. The same build prints the system
+# libraries it needs (target/native-static-libs), for static links and pkg-config's Libs.private;
+# rustc prints them only when it runs, so an up-to-date build keeps the last list.
+$(STATIC) $(STATIC_LIBS) &: $(RUST_SOURCES)
+	@mkdir -p $(RELEASE)
+	{ $(CARGO) rustc --profile release-lto -p rshm-capi --lib --crate-type staticlib -- --print native-static-libs 2>&1; \
+	    echo $$? > target/static-build.status; } | tee target/static-build.log | grep -v 'native-static-libs\|^note: Link against\|^note: $$\|^$$' || true
+	@[ "$$(cat target/static-build.status)" = 0 ]
+	@libs=$$(sed -n 's/.*native-static-libs: //p' target/static-build.log | tail -1); \
+	    if [ -n "$$libs" ]; then echo "$$libs" > $(STATIC_LIBS); fi; \
+	    [ -s $(STATIC_LIBS) ] || { echo "rustc printed no native-static-libs: remove target/release-lto and retry"; exit 1; }
+	ln -sf ../release-lto/librshm_capi.a $(STATIC)
+	touch $(STATIC_LIBS) target/release-lto/librshm_capi.a
 
 # librshm.so is linked from librshm.a with abi/librshm.map, which gives every export its
 # version node (RSHM_0.2, ...) and keeps everything else local: rustc's own version script for
@@ -55,11 +70,6 @@ $(SHARED): $(STATIC) $(STATIC_LIBS) $(ABI_MAP)
 		-Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed \
 		$$(sed -n 's/^ *\(rshm_[a-z0-9_]*\);.*/-Wl,--undefined=\1/p' $(ABI_MAP)) $(STATIC) $$(cat $(STATIC_LIBS))
 	ln -sf librshm.so $(RELEASE)/$(SONAME)
-
-$(STATIC_LIBS): Cargo.toml Cargo.lock
-	@mkdir -p $(@D)
-	$(CARGO) rustc --release --quiet -p rshm-capi --lib --crate-type staticlib -- --print native-static-libs 2>&1 \
-		| sed -n 's/.*native-static-libs: //p' | tail -1 > $@
 
 # Regenerate include/rshm.h and the table of statuses in docs/c-api.md from the sources,
 # on purpose (make test checks both are current).
