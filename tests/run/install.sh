@@ -21,7 +21,7 @@ soname=$(readelf -d "$real" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 # lead to librshm and the preload's to the preload. Were they to share one, every program
 # linked with -lrshm would get its libc calls replaced after the next ldconfig.
 soname_of() { readelf -d "$1" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p'; }
-exports() { nm -D --defined-only "$1" | awk '{ print $3 }'; }
+exports() { nm -D --defined-only "$1" | awk '{ sub(/@.*/, "", $3); print $3 }'; }  # names without their version
 mkdir "$work/ld" && cp -P "$lib"/*.so* "$work/ld/"
 ldconfig -n "$work/ld"
 [ "$(soname_of "$work/ld/$soname")" = "$soname" ] && exports "$work/ld/$soname" | grep -qx rshm_version \
