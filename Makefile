@@ -33,7 +33,7 @@ STATIC_LIBS  := target/native-static-libs
 
 .PHONY: all run test header examples install uninstall clean bench fuzz fuzz-differential fuzz-c stress miri \
         runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
-        docs-test cpp-test cmake-test c89-test toolchain-test abi-check abi-baseline deps-run deps-test test-all
+        docs-test cpp-test cmake-test c89-test toolchain-test abi-check abi-baseline deps-run deps-test test-all deb deb-test
 
 all: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) examples
 
@@ -236,6 +236,8 @@ PCDIR      ?= $(LIBDIR)/pkgconfig
 CMAKEDIR   ?= $(LIBDIR)/cmake/rshm
 DOCDIR     ?= $(DATADIR)/doc/rshm
 MANDIR     ?= $(DATADIR)/man
+PRELOADDIR ?= $(LIBDIR)
+ZSHDIR     ?= $(DATADIR)/zsh/site-functions
 # The staged paths, and the ones the CMake package computes from its own place.
 D_BIN      := $(DESTDIR)$(BINDIR)
 D_LIB      := $(DESTDIR)$(LIBDIR)
@@ -245,16 +247,18 @@ D_CMAKE    := $(DESTDIR)$(CMAKEDIR)
 D_DOC      := $(DESTDIR)$(DOCDIR)
 D_SHARE    := $(DESTDIR)$(DATADIR)
 D_MAN      := $(DESTDIR)$(MANDIR)
+D_PRELOAD  := $(DESTDIR)$(PRELOADDIR)
+D_ZSH      := $(DESTDIR)$(ZSHDIR)
 LIB_REL    := $(patsubst $(PREFIX)/%,%,$(LIBDIR))
 INC_REL    := $(patsubst $(PREFIX)/%,%,$(INCLUDEDIR))
 CMAKE_UP   := $(shell echo '$(patsubst $(PREFIX)/%,%,$(CMAKEDIR))' | sed 's|[^/][^/]*|..|g')
 # Everything make install puts down, and the preload's soname link that ldconfig may add.
 INSTALLED  := $(D_BIN)/rshm $(D_LIB)/librshm.so.$(VERSION) $(D_LIB)/$(SONAME) $(D_LIB)/librshm.so \
-              $(D_LIB)/librshm.a $(D_LIB)/librshm_preload.so $(D_LIB)/librshm_preload.so.0 \
+              $(D_LIB)/librshm.a $(D_PRELOAD)/librshm_preload.so $(D_PRELOAD)/librshm_preload.so.0 \
               $(addprefix $(D_INC)/,rshm.h rshm_compat.h rshm_inline.h rshm.hpp) $(D_PC)/rshm.pc $(D_PC)/rshm-static.pc \
               $(addprefix $(D_CMAKE)/,rshmConfig.cmake rshmConfigVersion.cmake rshmTargets.cmake) \
               $(D_DOC)/LICENSE-MIT $(D_DOC)/LICENSE-APACHE $(D_MAN)/man1/rshm.1 \
-              $(D_SHARE)/bash-completion/completions/rshm $(D_SHARE)/zsh/site-functions/_rshm \
+              $(D_SHARE)/bash-completion/completions/rshm $(D_ZSH)/_rshm \
               $(D_SHARE)/fish/vendor_completions.d/rshm.fish
 
 # rshm(1) and the bash, zsh and fish completions, which the command generates from the one
@@ -277,15 +281,15 @@ SUBST      := -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INC
 install: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS) $(GENERATED)/stamp
 	@case "$(LIBDIR)/$(INCLUDEDIR)/$(CMAKEDIR)" in "$(PREFIX)"/*/"$(PREFIX)"/*/"$(PREFIX)"/*) ;; \
 	    *) echo "make install: LIBDIR, INCLUDEDIR and CMAKEDIR must lie under PREFIX ($(PREFIX))"; exit 1;; esac
-	install -d $(D_BIN) $(D_LIB) $(D_INC) $(D_PC) $(D_CMAKE) $(D_DOC) $(D_MAN)/man1 \
-		$(D_SHARE)/bash-completion/completions $(D_SHARE)/zsh/site-functions $(D_SHARE)/fish/vendor_completions.d
+	install -d $(D_BIN) $(D_LIB) $(D_PRELOAD) $(D_INC) $(D_PC) $(D_CMAKE) $(D_DOC) $(D_MAN)/man1 \
+		$(D_SHARE)/bash-completion/completions $(D_ZSH) $(D_SHARE)/fish/vendor_completions.d
 	install -m 0755 -s $(COMMAND) $(D_BIN)/rshm
 	install -m 0644 -s $(SHARED) $(D_LIB)/librshm.so.$(VERSION)
 	ln -sf librshm.so.$(VERSION) $(D_LIB)/$(SONAME)
 	ln -sf $(SONAME) $(D_LIB)/librshm.so
 	install -m 0644 $(STATIC) $(D_LIB)/librshm.a
 	strip --strip-debug $(D_LIB)/librshm.a
-	install -m 0644 -s $(PRELOAD) $(D_LIB)/librshm_preload.so
+	install -m 0644 -s $(PRELOAD) $(D_PRELOAD)/librshm_preload.so
 	install -m 0644 include/rshm.h include/rshm_compat.h include/rshm_inline.h include/rshm.hpp $(D_INC)/
 	sed $(SUBST) -e "s|@NATIVE_STATIC_LIBS@|$$(cat $(STATIC_LIBS))|" rshm.pc.in > $(D_PC)/rshm.pc
 	sed $(SUBST) -e "s|@NATIVE_STATIC_LIBS@|$$(cat $(STATIC_LIBS))|" rshm-static.pc.in > $(D_PC)/rshm-static.pc
@@ -297,13 +301,36 @@ install: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) $(STATIC_LIBS) $(GENERATED)/s
 	install -m 0644 LICENSE-MIT LICENSE-APACHE $(D_DOC)/
 	install -m 0644 $(GENERATED)/rshm.1 $(D_MAN)/man1/rshm.1
 	install -m 0644 $(GENERATED)/rshm.bash $(D_SHARE)/bash-completion/completions/rshm
-	install -m 0644 $(GENERATED)/_rshm $(D_SHARE)/zsh/site-functions/_rshm
+	install -m 0644 $(GENERATED)/_rshm $(D_ZSH)/_rshm
 	install -m 0644 $(GENERATED)/rshm.fish $(D_SHARE)/fish/vendor_completions.d/rshm.fish
 	@echo "installed under $(DESTDIR)$(PREFIX); run ldconfig if $(LIBDIR) is in the loader's path"
 
 uninstall:
 	rm -f $(INSTALLED)
 	-rmdir $(D_INC) $(D_CMAKE) $(D_DOC) 2>/dev/null
+	-[ "$(PRELOADDIR)" = "$(LIBDIR)" ] || rmdir $(D_PRELOAD) 2>/dev/null
+
+# ---- Debian packages: not part of make test ----
+# make deb: dpkg-buildpackage -b (debhelper, debian/) on a copy of the source tree, with the
+# machine's Rust toolchain (Debian 12's rustc is older than rshm's minimum); the packages,
+# .changes and .buildinfo land in target/deb/, and lintian must find no error and no warning.
+# The copy keeps its own target/ from one make deb to the next, so a rebuild is incremental.
+# make deb-test installs them, builds a pkg-config C consumer and a CMake C++ consumer
+# against them, runs rshm --version, and purges them, leaving nothing.
+DEB := target/deb
+deb:
+	@.ci/deps deb
+	@[ "$$(dpkg-parsechangelog -S Version)" = "$(VERSION)" ] \
+	    || { echo "make deb: debian/changelog's version is not Cargo.toml's $(VERSION): add an entry"; exit 1; }
+	mkdir -p $(DEB)/src && rm -f $(DEB)/*.deb $(DEB)/*.changes $(DEB)/*.buildinfo
+	find $(DEB)/src -mindepth 1 -maxdepth 1 ! -name target -exec rm -rf {} +
+	git ls-files -z --cached --others --exclude-standard | xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh \
+		| tar --null -T - -cf - | tar -xf - -C $(DEB)/src
+	cd $(DEB)/src && dpkg-buildpackage -b --no-sign
+	lintian --fail-on error,warning --display-info $(DEB)/*.changes
+	@echo "make deb: $$(cd $(DEB) && ls *.deb | tr '\n' ' ')in $(DEB)/; lintian: no error, no warning"
+deb-test:
+	@$(RUN)/deb.sh $(DEB)
 
 # ---- benchmarks: see docs/benchmarks.md ----
 bench: $(SHARED)
