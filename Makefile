@@ -52,7 +52,7 @@ $(PRELOAD) $(COMMAND) $(RELEASE)/librshm_capi.so &: $(RUST_SOURCES)
 $(STATIC) $(STATIC_LIBS) &: $(RUST_SOURCES)
 	@mkdir -p $(RELEASE)
 	{ $(CARGO) rustc --profile release-lto -p rshm-capi --lib --crate-type staticlib -- --print native-static-libs 2>&1; \
-	    echo $$? > target/static-build.status; } | tee target/static-build.log | grep -v 'native-static-libs\|^note: Link against\|^note: $$\|^$$' || true
+	    echo $$? > target/static-build.status; } | tee target/static-build.log | grep -iv 'native-static-libs\|^note: link against\|^note: $$\|^$$' || true
 	@[ "$$(cat target/static-build.status)" = 0 ]
 	@libs=$$(sed -n 's/.*native-static-libs: //p' target/static-build.log | tail -1); \
 	    if [ -n "$$libs" ]; then echo "$$libs" > $(STATIC_LIBS); fi; \
