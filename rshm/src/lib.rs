@@ -36,6 +36,7 @@ mod sys;
 pub use error::{Errno, Error, ErrorKind, Result};
 pub use flags::{AttachFlags, GetFlags, Mode, Validation};
 pub use key::Key;
+pub use options::{max_peers as resolve_max_peers, DEFAULT_MAX_PEERS, MAX_PEERS_LIMIT};
 pub use segment::attach::{detach, Attachment};
 pub use segment::control::{limits, shmctl, usage, Command, Limits, Usage};
 pub use segment::open::{OpenOptions, OpenSegment};

@@ -155,7 +155,7 @@ pub const MAX_PEERS_LIMIT: u32 = 1024;
 /// create (`many_party`) takes a non-zero value, which must be at most
 /// [`MAX_PEERS_LIMIT`]; 0 means [`DEFAULT_MAX_PEERS`]. The count to use, or
 /// `InvalidArgument` naming `call`.
-pub(crate) fn max_peers(requested: u32, many_party: bool, call: impl Fn() -> Call) -> Result<u32> {
+pub fn max_peers(requested: u32, many_party: bool, call: impl Fn() -> Call) -> Result<u32> {
     let invalid = |reason: Message| Error::new(ErrorKind::InvalidArgument, call(), reason);
     match requested {
         0 => Ok(DEFAULT_MAX_PEERS),

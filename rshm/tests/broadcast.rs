@@ -297,3 +297,30 @@ fn rewritten_positions_and_length_words_fail_calls_never_reach_outside_the_ring(
     // A fresh receiver opens at the (garbage) head, or is refused; never worse.
     let _ = open_receiver(key);
 }
+
+#[test]
+fn rewritten_claims_refuse_opens_and_never_take_a_live_end() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let slots = 2usize;
+    let mut tx = broadcast(key, 1024, slots as u32);
+    let mut rx = open_receiver(key).unwrap();
+    let mut peer = OpenOptions::new().key(key).open().unwrap();
+    // Garbage in the free receiver slot: a holder nobody can judge is never taken.
+    peer.write(256 + 64, &u64::MAX.to_le_bytes()).unwrap();
+    let error = open_receiver(key).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NoSpace, "{error}");
+    // Garbage in the sender's holder word: a second sender is refused, the first goes on.
+    peer.write(128, &(u64::MAX - 1).to_le_bytes()).unwrap(); // the sender's holder word
+    let error = Channel::open(ChannelOptions::new().key(key), Role::Sender).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Exists, "{error}");
+    tx.send(&numbered(1, 16), None).unwrap();
+    let mut buf = [0u8; 64];
+    let n = rx.recv(&mut buf, SECOND).unwrap();
+    assert_eq!(number(&buf[..n]), 1);
+    // A garbage sleeper count only costs wakeups.
+    peer.write(256 - 64 + 4, &u32::MAX.to_le_bytes()).unwrap();
+    tx.send(&numbered(2, 16), None).unwrap();
+    let n = rx.recv(&mut buf, SECOND).unwrap();
+    assert_eq!(number(&buf[..n]), 2);
+}

@@ -417,3 +417,22 @@ fn a_rewritten_tail_or_head_never_moves_an_end_outside_its_ring() {
     assert_eq!(error.kind(), ErrorKind::Corrupt, "{error}");
     drop(receiver);
 }
+
+#[test]
+fn a_message_too_long_for_the_buffer_stays_next_whatever_comes_meanwhile() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let mut receiver = many(key, 1024, 2);
+    let mut first = open_sender(key).unwrap(); // slot 0
+    let mut second = open_sender(key).unwrap(); // slot 1
+    second.send(&[7u8; 100], None).unwrap();
+    let mut small = [0u8; 10];
+    let error = receiver.recv(&mut small, SECOND).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::OutOfBounds, "{error}");
+    // A message in an earlier slot, meanwhile: the long one is still the one pending.
+    first.send(b"x", None).unwrap();
+    assert_eq!(receiver.pending_len(), Some(100));
+    let mut big = [0u8; 128];
+    assert_eq!(receiver.recv(&mut big, SECOND).unwrap(), 100);
+    assert_eq!(receiver.recv(&mut big, SECOND).unwrap(), 1);
+}

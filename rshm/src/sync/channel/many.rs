@@ -557,6 +557,8 @@ impl Receiver {
         self.check_nothing_lent(call)?;
         let (i, at, len) = self.next_message(Wait::Recv, cap, timeout)?;
         if len > cap {
+            // The message stays, and stays next: pending_len and the next receive see it.
+            self.next = i;
             let reason = msg!(
                 "the next message holds {} bytes, more than the buffer's {}; it stays in the channel",
                 len,
@@ -582,6 +584,7 @@ impl Receiver {
         let (i, at, len) = self.next_message(Wait::Peek, 0, timeout)?;
         let ring = self.geometry.ring(i);
         if !ring.in_one_piece(at, record_size(len)) {
+            self.next = i;
             let reason = msg!(
                 "the next message ({} bytes) wraps around the ring's end and cannot be lent in one piece: receive it",
                 len

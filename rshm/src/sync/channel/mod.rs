@@ -108,6 +108,26 @@ impl ChannelOptions {
 
     /// Make (or expect, at open) a broadcast channel: one sender, up to
     /// `max_peers` receivers. Not together with [`many_senders`](Self::many_senders).
+    ///
+    /// ```
+    /// use rshm::{Channel, ChannelOptions, ErrorKind, Key, Role, Shape};
+    ///
+    /// let key = Key::from_raw(0x52534362);
+    /// let mut options = ChannelOptions::new();
+    /// options.key(key).broadcast(true).max_peers(4).remove_on_close(true);
+    /// let mut tx = Channel::create(&options, 1024, Role::Sender)?;
+    /// let mut rx = Channel::open(ChannelOptions::new().key(key), Role::Receiver)?; // the shape is read
+    /// assert_eq!(rx.shape(), Shape::Broadcast);
+    /// for i in 0u32..100 {
+    ///     tx.send(&i.to_le_bytes(), None)?;                  // never waits for receivers
+    /// }
+    /// let mut buf = [0u8; 4];
+    /// let lagged = rx.recv(&mut buf, None).unwrap_err();     // a ring behind: nothing consumed
+    /// assert_eq!(lagged.kind(), ErrorKind::Lagged);
+    /// rx.recv(&mut buf, None)?;                               // the oldest message still there
+    /// assert_eq!(u32::from_le_bytes(buf) as u64, rx.missed());
+    /// # Ok::<(), rshm::Error>(())
+    /// ```
     pub fn broadcast(&mut self, broadcast: bool) -> &mut Self {
         self.broadcast = broadcast;
         self
