@@ -488,7 +488,7 @@ impl Bench {
     pub fn table(&self, section: &Section, outcomes: &[Outcome]) -> String {
         let mut t = String::new();
         let batches = section.batch_target.map_or(String::new(), |b| {
-            format!("; batches of ~{} ms", b.as_millis())
+            format!("; batches of ~{} ms", b.as_secs_f64() * 1e3)
         });
         let _ = writeln!(
             t,
