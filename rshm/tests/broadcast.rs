@@ -299,6 +299,44 @@ fn rewritten_positions_and_length_words_fail_calls_never_reach_outside_the_ring(
 }
 
 #[test]
+fn a_rewritten_cursor_never_moves_a_lapped_receiver_back() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let capacity = 1024u64;
+    let mut tx = broadcast(key, capacity as usize, 2);
+    let mut rx = open_receiver(key).unwrap();
+    let mut peer = OpenOptions::new().key(key).open().unwrap();
+    let mut buf = [0u8; 64];
+    // 40-byte records from position 0: message n lies at 40 n.
+    for seq in 0..10 {
+        tx.send(&numbered(seq, 24), None).unwrap();
+    }
+    for seq in 0..10 {
+        let n = rx.recv(&mut buf, SECOND).unwrap();
+        assert_eq!(number(&buf[..n]), seq);
+    }
+    // A head a ring ahead laps the receiver; `oldest` names message 8, intact
+    // but already read: the receiver must not go back to it.
+    peer.write(HEAD, &(400 + capacity + 80).to_le_bytes())
+        .unwrap();
+    peer.write(OLDEST, &320u64.to_le_bytes()).unwrap();
+    let error = rx.recv(&mut buf, SECOND).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Lagged, "{error}");
+    for _ in 0..3 {
+        match rx.recv(&mut buf, Some(Duration::from_millis(20))) {
+            Ok(n) => assert!(number(&buf[..n]) >= 10, "read again: {}", number(&buf[..n])),
+            Err(e) => assert!(
+                matches!(
+                    e.kind(),
+                    ErrorKind::Corrupt | ErrorKind::Lagged | ErrorKind::TimedOut
+                ),
+                "{e}"
+            ),
+        }
+    }
+}
+
+#[test]
 fn rewritten_claims_refuse_opens_and_never_take_a_live_end() {
     let _serial = serial();
     let key = unique_key(line!());
@@ -323,4 +361,157 @@ fn rewritten_claims_refuse_opens_and_never_take_a_live_end() {
     tx.send(&numbered(2, 16), None).unwrap();
     let n = rx.recv(&mut buf, SECOND).unwrap();
     assert_eq!(number(&buf[..n]), 2);
+}
+
+// ---- an honest sender lapping honest receivers ----
+
+/// A small xorshift generator: the receivers' pauses and calls, and the sender's sizes.
+struct Dice(u64);
+
+impl Dice {
+    fn roll(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}
+
+/// What a receiver child tells the parent: messages received, `missed()`, laps.
+const REPORT: usize = 24;
+
+/// Reads until `Closed`, pausing at random, by `recv` or `peek`/`release` at
+/// random; every message's number must be the messages received before it plus
+/// `missed()` (the receivers open before the first message). Exit code 0, or
+/// 2 for `Corrupt`, 3 for another error, 4 for a message out of place.
+fn lapped_reader(key: Key, ready: i32, report: i32, seed: u64) -> i32 {
+    let mut rx = open_receiver(key).unwrap();
+    // SAFETY: tell the parent this end is open.
+    unsafe { libc::write(ready, b"o".as_ptr().cast(), 1) };
+    let mut dice = Dice(seed);
+    let mut buf = [0u8; 1024];
+    let (mut received, mut laps) = (0u64, 0u64);
+    loop {
+        match dice.roll(100) {
+            0 => std::thread::sleep(Duration::from_micros(500 + dice.roll(3000))),
+            1..=9 => std::thread::sleep(Duration::from_micros(dice.roll(50))),
+            10..=29 => (0..dice.roll(2000)).for_each(|_| std::hint::spin_loop()),
+            _ => {}
+        }
+        let answer = if dice.roll(2) == 0 {
+            rx.recv(&mut buf, Some(Duration::from_secs(5)))
+                .map(|n| buf[..n].to_vec())
+        } else {
+            let copy = rx.peek(Some(Duration::from_secs(5))).map(|lent| {
+                let copy = lent.to_vec();
+                let _ = lent.into_raw();
+                copy
+            });
+            copy.and_then(|copy| rx.release().map(|()| copy))
+        };
+        match answer {
+            Ok(message) => {
+                if number(&message) != received + rx.missed() {
+                    eprintln!(
+                        "message {} after {} received and {} missed",
+                        number(&message),
+                        received,
+                        rx.missed()
+                    );
+                    return 4;
+                }
+                received += 1;
+            }
+            Err(e) if e.kind() == ErrorKind::Lagged => laps += 1,
+            Err(e) if e.kind() == ErrorKind::Closed => break,
+            Err(e) => {
+                eprintln!("receiver: {e}");
+                return if e.kind() == ErrorKind::Corrupt { 2 } else { 3 };
+            }
+        }
+    }
+    let mut words = [0u8; REPORT];
+    for (word, value) in words.chunks_mut(8).zip([received, rx.missed(), laps]) {
+        word.copy_from_slice(&value.to_le_bytes());
+    }
+    // SAFETY: one write of less than PIPE_BUF bytes: whole.
+    unsafe { libc::write(report, words.as_ptr().cast(), REPORT) };
+    0
+}
+
+#[test]
+fn an_honest_sender_lapping_slow_receivers_never_makes_them_see_corrupt() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    // A small ring (about 40 messages) and a sender that never pauses: the
+    // receivers are lapped over and over, often while they look for where to resume.
+    let mut tx = broadcast(key, 4096, 2);
+    let (mut ready, mut report) = ([0i32; 2], [0i32; 2]);
+    // SAFETY: two pipes: "opened", and each receiver's report.
+    assert_eq!(unsafe { libc::pipe(ready.as_mut_ptr()) }, 0);
+    assert_eq!(unsafe { libc::pipe(report.as_mut_ptr()) }, 0);
+    let children: Vec<i32> = (0..2u64)
+        .map(|i| spawn(move || lapped_reader(key, ready[1], report[1], 0x9e37_79b9 + i)))
+        .collect();
+    let mut byte = 0u8;
+    for _ in &children {
+        // SAFETY: read one child's byte.
+        assert_eq!(
+            unsafe { libc::read(ready[0], (&mut byte as *mut u8).cast(), 1) },
+            1
+        );
+    }
+    let mut dice = Dice(7);
+    let start = std::time::Instant::now();
+    let mut sent = 0u64;
+    while start.elapsed() < Duration::from_secs(2) {
+        // Sizes from 8 to 200 bytes (skip markers at the ring's end), sent by
+        // copy or in place, and now and then a reservation given back.
+        let len = 8 + dice.roll(193) as usize;
+        let message = numbered(sent, len);
+        match dice.roll(16) {
+            0 => drop(tx.reserve(len, None).unwrap()),
+            1..=4 => {
+                let mut room = tx.reserve(len, None).unwrap();
+                room.copy_from_slice(&message);
+                room.commit(len).unwrap();
+                sent += 1;
+            }
+            _ => {
+                tx.send(&message, None).unwrap();
+                sent += 1;
+            }
+        }
+    }
+    drop(tx);
+    let codes: Vec<i32> = children.into_iter().map(reap).collect();
+    assert_eq!(
+        codes,
+        [0, 0],
+        "2: Corrupt, 3: another error, 4: out of place"
+    );
+    let mut laps = 0;
+    for _ in 0..2 {
+        let mut words = [0u8; REPORT];
+        // SAFETY: read one report (written whole).
+        assert_eq!(
+            unsafe { libc::read(report[0], words.as_mut_ptr().cast(), REPORT) },
+            REPORT as isize
+        );
+        let word = |i: usize| u64::from_le_bytes(words[i * 8..i * 8 + 8].try_into().unwrap());
+        let (received, missed) = (word(0), word(1));
+        assert_eq!(
+            received + missed,
+            sent,
+            "received {received}, missed {missed}"
+        );
+        laps += word(2);
+    }
+    // SAFETY: close the pipes.
+    unsafe {
+        for fd in ready.into_iter().chain(report) {
+            libc::close(fd);
+        }
+    }
+    assert!(laps > 0, "nobody was lapped: the test proves nothing");
 }

@@ -11,6 +11,11 @@
 //! message (peek) is checked the same way at release. Each record carries its
 //! sequence number, so the loss is counted exactly.
 //!
+//! Where a lapped receiver resumes and the number it expects there are both
+//! read from one record (confirmed intact afterwards), never from the cursor's
+//! `head` and `count`, which the sender stores one after the other and which
+//! therefore never make a reliable pair (see `Receiver::lagged`).
+//!
 //! Receivers claim slots (`max_peers`) only to be counted and to be woken: the
 //! sender never reads them, so a dead or stalled receiver holds nobody back;
 //! its slot is taken over by the next receiver to open once it is `Gone`.
@@ -365,10 +370,13 @@ pub(super) struct Receiver {
     slot: usize,
     /// This receiver's position (private).
     position: u64,
-    /// The next message's sequence number, once a message was read.
+    /// The next message's sequence number, when it is known: after a message
+    /// was read, or a lap resumed at a record whose number was read.
     next_seq: Option<u64>,
-    /// The message count when this receiver opened.
-    opened_at: u64,
+    /// While `next_seq` is unknown, the first sequence number not yet counted
+    /// as received or missed (the count at open, or where a lap left off): the
+    /// next record read settles `missed` against it.
+    floor: u64,
     /// Messages lost to the sender lapping this receiver, since open.
     missed: u64,
     /// When the sender was last judged (coarse monotonic ns).
@@ -427,7 +435,7 @@ impl Receiver {
             slot,
             position: head,
             next_seq: None,
-            opened_at: count,
+            floor: count,
             missed: 0,
             last_judged: 0,
             lent: None,
@@ -453,53 +461,98 @@ impl Receiver {
         self.geometry.header().cursor.intent.load(Relaxed) <= at + self.geometry.ring.capacity
     }
 
-    /// This receiver was lapped: counts what it lost, moves to the oldest
-    /// record still in the ring, and answers `Lagged`.
+    /// This receiver was lapped: moves to a record still in the ring, counts
+    /// what it lost, and answers `Lagged`.
+    ///
+    /// The resume point and its sequence number must agree, or the next
+    /// record read looks like a gap (`Corrupt`) from an honest sender. They
+    /// are never taken from the cursor's `head` and `count`: the sender stores
+    /// those one after the other while it runs, so no order of reading the
+    /// two gives a matching pair. The number is read from the record itself,
+    /// then confirmed intact (`resume_point`). Should the sender overwrite
+    /// every record looked at, the receiver goes on at the head with its
+    /// number unknown, and the first record read there settles the count.
     fn lagged(&mut self, call: impl Fn() -> Call) -> Error {
-        let expected = self.next_seq.unwrap_or(self.opened_at);
-        let geometry = self.geometry;
-        let ring = geometry.ring;
-        let cursor = &geometry.header().cursor;
-        let mut resumed = None;
-        for _ in 0..4 {
+        let expected = self.next_seq.unwrap_or(self.floor);
+        let reason = match self.resume_point(expected) {
+            Some((position, seq)) => {
+                let lost = seq - expected;
+                self.missed = self.missed.saturating_add(lost);
+                self.position = position;
+                self.next_seq = Some(seq);
+                msg!(
+                    "the sender lapped this receiver: {} messages lost ({} since open); the next call returns the oldest message still in the ring",
+                    lost,
+                    self.missed
+                )
+            }
+            None => {
+                let head = self.geometry.header().cursor.head.load(Acquire);
+                if head % 8 == 0 && head < POSITION_LIMIT && head > self.position {
+                    self.position = head;
+                }
+                self.next_seq = None;
+                self.floor = expected;
+                msg!(
+                    "the sender lapped this receiver, and again while it looked for the oldest message: it goes on with the next message sent, and counts what it lost ({} so far) when it reads that",
+                    self.missed
+                )
+            }
+        };
+        Error::new(ErrorKind::Lagged, call(), reason)
+    }
+
+    /// Where a lapped receiver resumes, and that record's sequence number
+    /// (at least `expected`): the oldest record (`oldest`), or, once it was
+    /// overwritten while looked at a few times, the record at a head seen on
+    /// an earlier look (published since, so nearly a ring from being
+    /// overwritten). `None` if every look failed.
+    fn resume_point(&self, expected: u64) -> Option<(u64, u64)> {
+        const LOOKS: usize = 8;
+        /// Looks at `oldest` alone before a head seen earlier is tried too.
+        const OLDEST_ONLY: usize = 3;
+        let cursor = &self.geometry.header().cursor;
+        let mut earlier = None;
+        for look in 0..LOOKS {
             let head = cursor.head.load(Acquire);
+            if head % 8 != 0 || head >= POSITION_LIMIT {
+                return None;
+            }
             let oldest = cursor.oldest.load(Acquire);
-            if oldest % 8 != 0
-                || oldest > head
-                || head - oldest > ring.capacity
-                || oldest <= self.position
-            {
-                break;
+            let found = self
+                .record_at(oldest, head, expected)
+                .or_else(|| earlier.and_then(|at| self.record_at(at, head, expected)));
+            if found.is_some() {
+                return found;
             }
-            let mut at = oldest;
-            if ring.word(at).load(Acquire) == SKIP {
-                at += ring.room_to_end(at);
+            if look + 1 >= OLDEST_ONLY {
+                earlier = Some(head);
             }
-            if at >= head {
-                break;
-            }
-            let seq = ring.word(at + 8).load(Acquire);
-            if self.intact(at) {
-                resumed = Some((oldest, seq));
-                break;
+            std::hint::spin_loop();
+        }
+        None
+    }
+
+    /// The record at `at` (a record's start, or a skip marker before one) as
+    /// a resume point: `at` and the record's sequence number, if `at` lies
+    /// between this receiver's position and `head` (so the record is
+    /// published), both words read are intact, and the number is at least
+    /// `expected` (never back over what was read).
+    fn record_at(&self, at: u64, head: u64, expected: u64) -> Option<(u64, u64)> {
+        let ring = self.geometry.ring;
+        if at % 8 != 0 || at < self.position || at >= head || head - at > ring.capacity {
+            return None;
+        }
+        let mut record = at;
+        if ring.word(at).load(Acquire) == SKIP {
+            record = at + ring.room_to_end(at);
+            if record >= head {
+                return None;
             }
         }
-        let (position, seq) = resumed.unwrap_or_else(|| {
-            // Lapped again while looking: resume at the head, with what is counted there.
-            let count = cursor.count.load(Acquire);
-            let head = cursor.head.load(Acquire);
-            (head.max(self.position), count)
-        });
-        let lost = seq.saturating_sub(expected);
-        self.missed = self.missed.saturating_add(lost.max(1));
-        self.position = position;
-        self.next_seq = Some(seq);
-        let reason = msg!(
-            "the sender lapped this receiver: {} messages lost ({} since open); the next call returns the oldest message still in the ring",
-            lost.max(1),
-            self.missed
-        );
-        Error::new(ErrorKind::Lagged, call(), reason)
+        let seq = ring.word(record + 8).load(Acquire);
+        // `at` is the lower of the two words read: intact there, intact both.
+        (self.intact(at) && seq >= expected).then_some((at, seq))
     }
 
     /// The next record (position, length, sequence number), waiting for one
@@ -571,14 +624,23 @@ impl Receiver {
                 );
                 return Err(corrupt(call(), reason));
             }
-            if self.next_seq.is_some_and(|expected| expected != seq) {
-                let reason = msg!(
-                    "the record at {} has sequence number {}, not the {} expected",
-                    at,
-                    seq,
-                    self.next_seq.unwrap_or_default()
-                );
-                return Err(corrupt(call(), reason));
+            match self.next_seq {
+                Some(expected) if expected != seq => {
+                    let reason = msg!(
+                        "the record at {} has sequence number {}, not the {} expected",
+                        at,
+                        seq,
+                        expected
+                    );
+                    return Err(corrupt(call(), reason));
+                }
+                Some(_) => {}
+                // The first record since open or since a lap resumed at the head:
+                // what lies between `floor` and it was lost (none after an open).
+                None => {
+                    self.missed = self.missed.saturating_add(seq.saturating_sub(self.floor));
+                    self.next_seq = Some(seq);
+                }
             }
             return Ok((at, len, seq));
         }
@@ -596,7 +658,21 @@ impl Receiver {
         let call = || wait.call(cap);
         let geometry = self.geometry;
         let header = geometry.header();
+        // The end of the stream is seen after the head was: the sender may have
+        // published between the two, and what it published is read first.
         if header.sender.closed.load(Acquire) != 0 {
+            if header.cursor.head.load(Acquire) != self.position {
+                return Ok(());
+            }
+            // Everything the sender stored before it closed is seen, and its
+            // head is this receiver's position: the count is the number of the
+            // message that would have come next, which settles what a lap that
+            // resumed at the head lost.
+            if self.next_seq.is_none() {
+                let count = header.cursor.count.load(Acquire);
+                self.missed = self.missed.saturating_add(count.saturating_sub(self.floor));
+                self.floor = self.floor.max(count);
+            }
             return Err(Error::new(
                 ErrorKind::Closed,
                 call(),
@@ -608,6 +684,10 @@ impl Receiver {
             self.last_judged = now;
             let holder = header.sender.holder.load(Acquire);
             if holder != 0 && holder_liveness(&header.sender, holder) == Liveness::Gone {
+                if header.cursor.head.load(Acquire) != self.position {
+                    self.last_judged = 0; // judged again once that is read
+                    return Ok(());
+                }
                 let reason = msg!("the sender (pid {}) died", PackedId::from_word(holder).id());
                 return Err(Error::new(ErrorKind::PeerDied, call(), reason));
             }
