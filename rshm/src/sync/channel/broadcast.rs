@@ -507,6 +507,12 @@ impl Receiver {
     /// overwritten while looked at a few times, the record at a head seen on
     /// an earlier look (published since, so nearly a ring from being
     /// overwritten). `None` if every look failed.
+    ///
+    /// `oldest` at this receiver's own position is passed over from the first
+    /// look: the sender has just overwritten the record before it (a message
+    /// lent or copied while the sender wrote it), so it is the record the
+    /// sender overwrites next, and a receiver that resumed there would most
+    /// likely lose that read too; a record near the head leaves it a ring.
     fn resume_point(&self, expected: u64) -> Option<(u64, u64)> {
         const LOOKS: usize = 8;
         /// Looks at `oldest` alone before a head seen earlier is tried too.
@@ -519,13 +525,15 @@ impl Receiver {
                 return None;
             }
             let oldest = cursor.oldest.load(Acquire);
-            let found = self
-                .record_at(oldest, head, expected)
+            let next_overwritten = oldest <= self.position;
+            let found = (!next_overwritten)
+                .then(|| self.record_at(oldest, head, expected))
+                .flatten()
                 .or_else(|| earlier.and_then(|at| self.record_at(at, head, expected)));
             if found.is_some() {
                 return found;
             }
-            if look + 1 >= OLDEST_ONLY {
+            if next_overwritten || look + 1 >= OLDEST_ONLY {
                 earlier = Some(head);
             }
             std::hint::spin_loop();
