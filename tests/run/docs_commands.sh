@@ -3,7 +3,8 @@
 # printed. A block whose lines start with "$ " is a session: each such line is a command,
 # and the lines after it are what it prints (stdout and stderr), compared after ids, pids,
 # keys, addresses and other numbers are normalised (every 0x... and every run of digits
-# becomes N, and every run of spaces one space, as table columns widen with the numbers).
+# becomes N, and every run of spaces one space, as table columns widen with the numbers);
+# a printed line "..." stands for any lines (none too), for what varies with the machine.
 # Each command must succeed (a session shows a failure with `; echo "exit code $?"`).
 # Another block is a list of commands, each of which must succeed. A "$ " line in a plain
 # ``` block fails: mark it illustrative or fence it as ```sh. Each block starts in a fresh
@@ -72,12 +73,21 @@ set -u
 export HOME="$dir" PATH="$lib:\$PATH" PKG_CONFIG_PATH="$prefix/lib/pkgconfig" CMAKE_PREFIX_PATH="$prefix"
 normalise() { sed -E -e 's/0x[0-9a-fA-F]+/N/g' -e 's/[0-9]+/N/g' -e 's/ +/ /g'; }
 run() { printf "%s\\n" "\$ \$1" >> log; sh -c "\$1" >> log 2>&1 || { echo "failed: \$1"; cat log; exit 1; }; }
+# matches WANT GOT: each line of WANT is the line of GOT, or a line "..." any lines (none too).
+matches() {
+    awk 'function m(i, j,  k) {
+             if (i > nw) return j > ng
+             if (w[i] == "...") { for (k = j; k <= ng + 1; k++) if (m(i + 1, k)) return 1; return 0 }
+             return j <= ng && w[i] == g[j] && m(i + 1, j + 1)
+         }
+         FILENAME == ARGV[1] { w[++nw] = \$0; next } { g[++ng] = \$0 } END { exit !m(1, 1) }' "\$1" "\$2"
+}
 check() {
     printf "%s\\n" "\$ \$1" >> log
     sh -c "\$1" > got 2>&1 || { echo "failed: \$1"; cat got; exit 1; }
     cat got >> log
     normalise < "\$2" > want.n; normalise < got > got.n
-    diff -u want.n got.n > diff.out || { echo "the output of: \$1"; echo "differs from the printed one (numbers normalised):"; cat diff.out; exit 1; }
+    matches want.n got.n || { diff -u want.n got.n > diff.out; echo "the output of: \$1"; echo "differs from the printed one (numbers normalised; ... stands for any lines):"; cat diff.out; exit 1; }
 }
 PROLOGUE
     if ! (cd "$dir" && timeout 300 "$here/isolated.sh" sh -c '. ./prologue; . ./script' < /dev/null > output 2>&1); then
