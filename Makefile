@@ -167,7 +167,7 @@ FUZZ_SECONDS ?= 120
 fuzz: fuzz-differential fuzz-c
 fuzz-differential: $(PRELOAD)
 	RSHM_FUZZ_CASES=$(FUZZ_CASES) RSHM_PRELOAD_LIB=$(abspath $(PRELOAD)) $(RUN)/isolated.sh \
-		$(CARGO) test --release --quiet --test fuzz_differential -- --nocapture
+		$(CARGO) test --release --quiet --test fuzz_differential --test fuzz_family -- --nocapture
 # cargo fuzz needs a nightly toolchain; it is installed here when missing.
 fuzz-c:
 	@command -v cargo-fuzz > /dev/null || $(CARGO) install cargo-fuzz --locked

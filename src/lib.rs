@@ -12,6 +12,8 @@ mod boundary;
 pub mod channel;
 pub mod last_error;
 pub mod libc;
+pub mod libc_msg;
+pub mod libc_sem;
 pub mod mutex;
 pub mod options;
 pub mod segment;

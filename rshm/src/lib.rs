@@ -32,6 +32,7 @@ pub mod process;
 mod segment;
 mod sync;
 mod sys;
+pub mod sysv;
 
 pub use error::{Errno, Error, ErrorKind, Result};
 pub use flags::{AttachFlags, GetFlags, Mode, Validation};
