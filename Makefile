@@ -32,7 +32,7 @@ RUST_SOURCES := $(shell find src rshm/src compat/src preload/src cli/src -name '
 STATIC_LIBS  := target/native-static-libs
 
 .PHONY: all run test header examples install uninstall clean bench fuzz fuzz-differential fuzz-c stress miri \
-        runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
+        runner-test lint header-test rust-test c-test example-test compat-test preload-test preload-family-test install-test stress-test valgrind-test \
         docs-test cpp-test cmake-test c89-test
 
 all: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) examples
@@ -101,6 +101,14 @@ $(CTESTS)/leaky: tests/preload/leaky.c
 	$(CC) -std=c11 $(WARN) $(CFLAGS) $< -o $@
 $(CTESTS)/preload_threads: tests/preload/threads.c
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -pthread $< -o $@
+# The semaphore and message queue calls under the preload (tests/run/preload_family.sh).
+$(CTESTS)/preload_family: tests/preload/family.c | $(CTESTS)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) $< -o $@
+# The same program through rshm_compat.h: the eight calls become rshm's.
+$(CTESTS)/family_compat: tests/preload/family.c include/rshm_compat.h include/rshm.h $(SHARED) | $(CTESTS)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -include rshm_compat.h -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
+preload-family-test: $(PRELOAD) $(CTESTS)/preload_family $(CTESTS)/family_compat
+	@PRELOAD=$(abspath $(PRELOAD)) CTESTS=$(abspath $(CTESTS)) $(RUN)/isolated.sh sh $(RUN)/preload_family.sh
 
 # The rules above that have no mkdir of their own: any of them may run first.
 $(COMPAT_BINS) $(PRELOAD_BINS) $(CTESTS)/stress: | $(CTESTS)
@@ -111,7 +119,7 @@ $(CTESTS)/stress: tests/stress/stress.c include/rshm.h $(SHARED)
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
 
 # ---- the tests ----
-test: runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
+test: runner-test lint header-test rust-test c-test example-test compat-test preload-test preload-family-test install-test stress-test valgrind-test \
       docs-test cpp-test cmake-test c89-test
 	@echo "make test: all passed"
 

@@ -13,6 +13,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod exports;
+mod family;
 mod leaks;
 mod settings;
 mod trace;
