@@ -63,7 +63,9 @@ mod tests {
         let bad_type = unsafe { msgsnd(id, message.as_ptr().cast(), 4, libc::IPC_NOWAIT, Strict) };
         message[..8].copy_from_slice(&(1 as c_long).to_ne_bytes());
         // SAFETY: as above.
-        let too_long = unsafe { msgsnd(id, message.as_ptr().cast(), max + 1, 0, Strict) };
+        let too_long = unsafe { msgsnd(id, message.as_ptr().cast(), max + 1000, 0, Strict) };
+        // SAFETY: as above (the kernel reads nothing beyond MSGMAX).
+        let with_type = unsafe { msgsnd(id, message.as_ptr().cast(), max + 8, 0, Strict) };
         // SAFETY: IPC_RMID reads no buffer.
         unsafe { msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) }.unwrap();
         let bad_type = message_of(bad_type);
@@ -74,9 +76,14 @@ mod tests {
         let too_long = message_of(too_long);
         let want = format!(
             ": msgsz {} exceeds MSGMAX {max} (the largest message; kernel.msgmax) (EINVAL)",
-            max + 1
+            max + 1000
         );
         assert!(too_long.ends_with(&want), "{too_long}");
+        let with_type = message_of(with_type);
+        assert!(
+            with_type.contains("msgsz counts the text alone, not the long before it"),
+            "{with_type}"
+        );
     }
 
     fn message_of<T: std::fmt::Debug>(result: crate::Result<T>) -> String {

@@ -103,6 +103,18 @@ fn explain_msgsnd(errno: Errno, call: Call) -> Error {
     let max = queue_limits().ok().map(|l| l.max_message);
     let queue = queue_with_id(msqid);
     let reason: Message = match errno.raw() {
+        libc::EINVAL
+            if max.is_some_and(|max| {
+                msgsz as u64 > max && msgsz as u64 - max <= std::mem::size_of::<c_long>() as u64
+            }) =>
+        {
+            msg!(
+                "msgsz {} exceeds MSGMAX {} by at most the size of mtype: msgsz counts the text \
+                 alone, not the long before it (kernel.msgmax)",
+                msgsz,
+                max.unwrap_or(0)
+            )
+        }
         libc::EINVAL if max.is_some_and(|max| msgsz as u64 > max) || (msgsz as isize) < 0 => msg!(
             "msgsz {} exceeds MSGMAX {} (the largest message; kernel.msgmax)",
             msgsz,
