@@ -194,6 +194,12 @@ typedef enum rshm_status {
 typedef struct rshm_channel rshm_channel;
 
 /**
+ * A message queue (opaque). Made by rshm_queue_open, freed by
+ * rshm_queue_close. One handle may be used by several threads at once.
+ */
+typedef struct rshm_queue rshm_queue;
+
+/**
  * An open, attached segment (opaque). Made by rshm_open, freed by rshm_close.
  * One handle may be used by several threads at once: its calls read the
  * handle only, and concurrent writes to the same bytes are the caller's to order.
@@ -594,6 +600,55 @@ rshm_status rshm_mutex_consistent(struct rshm_segment *seg, size_t offset);
  * NULL is ignored.
  */
 void rshm_options_init(struct rshm_options *opts);
+
+/**
+ * Opens (or, with RSHM_CREATE, creates) the message queue for the key `opts`
+ * names (path and proj_id, or key). mode (0: 0600), RSHM_EXCLUSIVE and
+ * RSHM_VERIFY_OWNER apply; a size and the flags of segments (RSHM_READ_ONLY,
+ * RSHM_REMOVE_ON_CLOSE, RSHM_HUGE_PAGES, RSHM_PREFAULT, RSHM_BY_ID) are
+ * refused with RSHM_ERR_INVALID_ARGUMENT. On failure `*out` is NULL.
+ */
+rshm_status rshm_queue_open(const struct rshm_options *opts, struct rshm_queue **out);
+
+/**
+ * Sends the `len` bytes at `msg` with type `type` (greater than 0), waiting
+ * for room at most `timeout_ms` (negative: as long as it takes; 0:
+ * RSHM_ERR_WOULD_BLOCK at once when the queue is full). A message longer
+ * than kernel.msgmax is RSHM_ERR_INVALID_ARGUMENT.
+ */
+rshm_status rshm_queue_send(struct rshm_queue *q,
+                            long type,
+                            const void *msg,
+                            size_t len,
+                            long timeout_ms);
+
+/**
+ * Takes a message into `buf` (`cap` bytes) by msgrcv's type rules (`type`
+ * 0: the first; > 0: the first of that type; < 0: the first of the lowest
+ * type up to |type|), waiting at most `timeout_ms`; stores its length in
+ * `*len` and its type in `*type_out` (when not NULL). A message longer than
+ * `cap` stays in the queue: RSHM_ERR_OUT_OF_BOUNDS with its length in `*len`
+ * (0 if it could not be peeked: it was taken meanwhile, or the kernel lacks
+ * MSG_COPY).
+ */
+rshm_status rshm_queue_recv(struct rshm_queue *q,
+                            long type,
+                            void *buf,
+                            size_t cap,
+                            size_t *len,
+                            long *type_out,
+                            long timeout_ms);
+
+/**
+ * Removes the queue (IPC_RMID): its messages are lost, and processes
+ * waiting on it get RSHM_ERR_REMOVED.
+ */
+rshm_status rshm_queue_remove(struct rshm_queue *q);
+
+/**
+ * Frees the handle (the queue stays, unless removed). NULL is a no-op.
+ */
+void rshm_queue_close(struct rshm_queue *q);
 
 /**
  * Opens (or, with RSHM_CREATE, creates) the segment `opts` describes and

@@ -16,6 +16,7 @@ pub mod libc_msg;
 pub mod libc_sem;
 pub mod mutex;
 pub mod options;
+pub mod queue;
 pub mod segment;
 pub mod semaphore;
 pub mod status;

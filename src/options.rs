@@ -10,7 +10,8 @@
 
 use libc::{c_char, c_int, c_uint, key_t};
 use rshm::{
-    msg, ChannelOptions, Error, ErrorKind, Key, Mode, OpenOptions, Result, SemaphoreOptions,
+    msg, ChannelOptions, Error, ErrorKind, Key, Mode, OpenOptions, QueueOptions, Result,
+    SemaphoreOptions,
 };
 
 /// rshm_options.flags: create the segment if the key has none.
@@ -267,5 +268,43 @@ pub(crate) fn channel_options(opts: *const rshm_options) -> Result<ChannelOption
         .mode(c.mode)
         .verify_owner(c.has(RSHM_VERIFY_OWNER))
         .remove_on_close(c.has(RSHM_REMOVE_ON_CLOSE));
+    Ok(options)
+}
+
+/// The options of a message queue (rshm_queue_open): key or path, mode,
+/// RSHM_CREATE, RSHM_EXCLUSIVE and RSHM_VERIFY_OWNER. Everything that belongs
+/// to a segment (a size, RSHM_READ_ONLY, RSHM_REMOVE_ON_CLOSE, RSHM_HUGE_PAGES,
+/// RSHM_PREFAULT, RSHM_BY_ID and its id) is refused, each by name, never ignored.
+pub(crate) fn queue_options(opts: *const rshm_options) -> Result<QueueOptions> {
+    let c = common(opts)?;
+    if c.opts.size != 0 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            rshm::error::Call::Unnamed,
+            msg!(
+                "size is {}, but a queue has no size (kernel.msgmnb bounds its bytes): leave it 0",
+                c.opts.size
+            ),
+        ));
+    }
+    for (flag, name) in [
+        (RSHM_READ_ONLY, "RSHM_READ_ONLY"),
+        (RSHM_REMOVE_ON_CLOSE, "RSHM_REMOVE_ON_CLOSE"),
+        (RSHM_HUGE_PAGES, "RSHM_HUGE_PAGES"),
+        (RSHM_PREFAULT, "RSHM_PREFAULT"),
+        (RSHM_BY_ID, "RSHM_BY_ID"),
+    ] {
+        c.refuse(
+            flag,
+            msg!("{} applies to segments, not to message queues", name),
+        )?;
+    }
+    let mut options = QueueOptions::new();
+    options
+        .key(c.key)
+        .mode(c.mode)
+        .create(c.has(RSHM_CREATE))
+        .exclusive(c.has(RSHM_EXCLUSIVE))
+        .verify_owner(c.has(RSHM_VERIFY_OWNER));
     Ok(options)
 }

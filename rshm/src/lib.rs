@@ -47,6 +47,7 @@ pub use sync::channel::{
     RECEIVER_PROBE_INTERVAL,
 };
 pub use sync::mutex::{Mutex, LIVENESS_CHECK, MUTEX_SIZE};
+pub use sync::queue::{Queue, QueueOptions, Received};
 pub use sync::semaphore::{Semaphore, SemaphoreOptions};
 
 /// An attachment this process made through rshm and still holds.

@@ -27,7 +27,7 @@ pub fn msgget(key: key_t, msgflg: c_int, validation: Validation) -> crate::Resul
 
 #[cold]
 #[inline(never)]
-fn explain_msgget(errno: Errno, key: key_t, msgflg: c_int) -> Error {
+pub(crate) fn explain_msgget(errno: Errno, key: key_t, msgflg: c_int) -> Error {
     let call = Call::Msgget { key, msgflg };
     let existing = queue_with_key(key);
     let reason: Message = match errno.raw() {
@@ -93,7 +93,7 @@ pub unsafe fn msgsnd(
 
 #[cold]
 #[inline(never)]
-fn explain_msgsnd(errno: Errno, call: Call) -> Error {
+pub(crate) fn explain_msgsnd(errno: Errno, call: Call) -> Error {
     let Call::Msgsnd {
         msqid, msgp, msgsz, ..
     } = call
@@ -193,7 +193,7 @@ pub unsafe fn msgrcv(
 
 #[cold]
 #[inline(never)]
-fn explain_msgrcv(errno: Errno, call: Call) -> Error {
+pub(crate) fn explain_msgrcv(errno: Errno, call: Call) -> Error {
     let Call::Msgrcv {
         msqid,
         msgp,
