@@ -31,7 +31,7 @@ RUST_SOURCES := $(shell find src rshm/src compat/src preload/src cli/src -name '
 # The system libraries librshm.a needs, as rustc reports them.
 STATIC_LIBS  := target/native-static-libs
 
-.PHONY: all run test header examples install uninstall clean bench fuzz fuzz-differential fuzz-c stress miri \
+.PHONY: all run test header examples install uninstall clean bench fuzz fuzz-differential fuzz-c stress miri peers-test \
         runner-test lint header-test rust-test c-test example-test compat-test preload-test preload-family-test install-test stress-test valgrind-test \
         docs-test cpp-test cmake-test c89-test
 
@@ -165,6 +165,10 @@ c89-test: $(INSTALL_DEPS)
 	@MAKE="$(MAKE)" CC="$(CC)" $(RUN)/c89.sh
 
 # ---- long runs, not part of make test ----
+# The peers' own suites (Python's sysv_ipc, Perl's IPC::SysV) with and without the
+# preload: fetched through pip and apt-get source (network), so not part of make test.
+peers-test: $(PRELOAD)
+	@sh tests/peers/run.sh $(PRELOAD)
 stress:
 	@$(MAKE) --no-print-directory stress-test STRESS_PROCS=64 STRESS_SECONDS=60
 
