@@ -259,7 +259,7 @@ bench: $(SHARED)
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/copy.c -L$(RELEASE) -lrshm -lm $(RPATH) -o target/bench/copy
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/prefault.c -L$(RELEASE) -lrshm -lm $(RPATH) -o target/bench/prefault
 	cd bench && $(CARGO) build --release --quiet
-	@echo "== the five calls against glibc"; ./target/bench/calls target/bench/calls.csv
+	@echo "== the libc-compatible calls against glibc"; ./target/bench/calls target/bench/calls.csv
 	@echo "== checked copies (rshm_write / rshm_read, and the inline view) against memcpy"; ./target/bench/copy target/bench/copy.csv
 	@echo "== the first touch of a 1 GiB segment"; ./target/bench/prefault target/bench/prefault.csv
 	@echo "== channels and IPC, with iceoryx2"; ./bench/target/release/rshm-bench target/bench

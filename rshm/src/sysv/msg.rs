@@ -29,10 +29,10 @@ pub fn msgget(key: key_t, msgflg: c_int, validation: Validation) -> crate::Resul
 #[inline(never)]
 pub(crate) fn explain_msgget(errno: Errno, key: key_t, msgflg: c_int) -> Error {
     let call = Call::Msgget { key, msgflg };
-    let existing = queue_with_key(key);
+    let existing = || queue_with_key(key);
     let reason: Message = match errno.raw() {
         libc::ENOENT => msg!("no message queue has key {} and flags lack IPC_CREAT", Arg::Key(key)),
-        libc::EEXIST => match existing {
+        libc::EEXIST => match existing() {
             Some((id, _)) => msg!(
                 "a queue with key {} exists (id {}) and flags have IPC_CREAT|IPC_EXCL",
                 Arg::Key(key),
@@ -40,7 +40,7 @@ pub(crate) fn explain_msgget(errno: Errno, key: key_t, msgflg: c_int) -> Error {
             ),
             None => msg!("a queue with key {} exists and flags have IPC_CREAT|IPC_EXCL", Arg::Key(key)),
         },
-        libc::EACCES => match existing {
+        libc::EACCES => match existing() {
             Some((id, ds)) => msg!(
                 "the queue with this key (id {}, mode {}) does not grant the caller the access in flags' mode {}",
                 id,
@@ -100,8 +100,12 @@ pub(crate) fn explain_msgsnd(errno: Errno, call: Call) -> Error {
     else {
         return Error::from_errno(errno, call, msg!("the kernel refused the message"));
     };
-    let max = queue_limits().ok().map(|l| l.max_message);
-    let queue = queue_with_id(msqid);
+    let queue = || queue_with_id(msqid);
+    let max = if errno.raw() == libc::EINVAL {
+        queue_limits().ok().map(|l| l.max_message)
+    } else {
+        None
+    };
     let reason: Message = match errno.raw() {
         libc::EINVAL
             if max.is_some_and(|max| {
@@ -131,7 +135,7 @@ pub(crate) fn explain_msgsnd(errno: Errno, call: Call) -> Error {
                 msg!("no message queue has id {}", msqid)
             }
         }
-        libc::EAGAIN => match queue {
+        libc::EAGAIN => match queue() {
             Some(ds) => msg!(
                 "queue {} is full ({} of its {} bytes are taken) and flags have IPC_NOWAIT",
                 msqid,
@@ -140,7 +144,7 @@ pub(crate) fn explain_msgsnd(errno: Errno, call: Call) -> Error {
             ),
             None => msg!("queue {} is full and flags have IPC_NOWAIT", msqid),
         },
-        libc::EACCES => match queue {
+        libc::EACCES => match queue() {
             Some(ds) => msg!(
                 "queue {} (mode {}) does not grant the caller write permission",
                 msqid,
@@ -268,12 +272,19 @@ pub(crate) fn explain_msgrcv(errno: Errno, call: Call) -> Error {
 /// `buf` goes to the kernel as is; bad pointers come back as EFAULT.
 #[inline]
 pub unsafe fn msgctl(msqid: c_int, cmd: c_int, buf: *mut msqid_ds) -> crate::Result<c_int> {
-    if command_name(&MSGCTL_COMMANDS, cmd).is_none() {
+    if !msgctl_known(cmd) {
         return Err(unknown_command(msqid, cmd, buf as usize));
     }
     // SAFETY: forwarded contract.
     unsafe { sys::msgctl_raw(msqid, cmd, buf.cast()) }
         .map_err(|errno| explain_msgctl(errno, msqid, cmd, buf as usize))
+}
+
+/// Whether glibc accepts `cmd`: IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO (0..=3),
+/// MSG_STAT, MSG_INFO, MSG_STAT_ANY (11..=13): the fast form of [`MSGCTL_COMMANDS`].
+#[inline(always)]
+fn msgctl_known(cmd: c_int) -> bool {
+    matches!(cmd, 0..=3 | 11..=13)
 }
 
 #[cold]
@@ -332,4 +343,20 @@ fn explain_msgctl(errno: Errno, msqid: c_int, cmd: c_int, buf: usize) -> Error {
         _ => msg!("the kernel refused {}", name),
     };
     Error::from_errno(errno, call, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_command_check_agrees_with_the_table() {
+        for cmd in -300..300 {
+            assert_eq!(
+                msgctl_known(cmd),
+                command_name(&MSGCTL_COMMANDS, cmd).is_some(),
+                "{cmd}"
+            );
+        }
+    }
 }

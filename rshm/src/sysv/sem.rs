@@ -35,16 +35,17 @@ pub fn semget(
 #[inline(never)]
 fn explain_semget(errno: Errno, key: key_t, nsems: c_int, semflg: c_int) -> Error {
     let call = Call::Semget { key, nsems, semflg };
-    let limits = semaphore_limits().ok();
-    let existing = set_with_key(key);
+    // Asked only by the failures they explain (ENOENT, the common one, asks nothing).
+    let limits = || semaphore_limits().ok();
+    let existing = || set_with_key(key);
     let reason: Message = match errno.raw() {
         libc::EINVAL if nsems < 0 => msg!("nsems {} must not be negative", nsems),
-        libc::EINVAL if limits.is_some_and(|l| nsems as u64 > l.max_per_set) => msg!(
+        libc::EINVAL if limits().is_some_and(|l| nsems as u64 > l.max_per_set) => msg!(
             "nsems {} exceeds SEMMSL {} (the most semaphores in one set; kernel.sem)",
             nsems,
-            limits.map_or(0, |l| l.max_per_set)
+            limits().map_or(0, |l| l.max_per_set)
         ),
-        libc::EINVAL => match existing {
+        libc::EINVAL => match existing() {
             Some((id, ds)) => msg!(
                 "the set with this key (id {}) has {} semaphores, fewer than nsems {}",
                 id,
@@ -54,7 +55,7 @@ fn explain_semget(errno: Errno, key: key_t, nsems: c_int, semflg: c_int) -> Erro
             None => msg!("nsems must be at least 1 to create a set"),
         },
         libc::ENOENT => msg!("no semaphore set has key {} and flags lack IPC_CREAT", Arg::Key(key)),
-        libc::EEXIST => match existing {
+        libc::EEXIST => match existing() {
             Some((id, _)) => msg!(
                 "a set with key {} exists (id {}) and flags have IPC_CREAT|IPC_EXCL",
                 Arg::Key(key),
@@ -62,7 +63,7 @@ fn explain_semget(errno: Errno, key: key_t, nsems: c_int, semflg: c_int) -> Erro
             ),
             None => msg!("a set with key {} exists and flags have IPC_CREAT|IPC_EXCL", Arg::Key(key)),
         },
-        libc::EACCES => match existing {
+        libc::EACCES => match existing() {
             Some((id, ds)) => msg!(
                 "the set with this key (id {}, mode {}) does not grant the caller the access in flags' mode {}",
                 id,
@@ -73,7 +74,7 @@ fn explain_semget(errno: Errno, key: key_t, nsems: c_int, semflg: c_int) -> Erro
         },
         libc::ENOSPC => {
             let used = semaphore_usage().ok();
-            match (limits, used) {
+            match (limits(), used) {
                 (Some(l), Some(u)) if u.sets >= l.max_sets => msg!(
                     "{} sets exist, the most SEMMNI {} allows (kernel.sem)",
                     u.sets,
@@ -130,7 +131,8 @@ fn explain_semop(
         nsops,
         timeout: timed.then_some(timeout as usize),
     };
-    let set = set_with_id(semid);
+    // Asked only by the failures it explains (EAGAIN, the common one, asks nothing).
+    let set = || set_with_id(semid);
     let reason: Message = match errno.raw() {
         libc::EINVAL if nsops == 0 => msg!("nsops must be at least 1"),
         libc::EINVAL if nsops as u32 == 0 => msg!(
@@ -162,7 +164,7 @@ fn explain_semop(
             ),
             Err(_) => msg!("nsops {} exceeds SEMOPM (kernel.sem)", nsops),
         },
-        libc::EFBIG => match set {
+        libc::EFBIG => match set() {
             Some(ds) => {
                 let count = ds.sem_nsems;
                 // The kernel copied all of sops before it compared sem_num: they are readable.
@@ -192,7 +194,7 @@ fn explain_semop(
             "sops {} is not memory the kernel can read",
             Arg::Pointer(sops as usize)
         ),
-        libc::EACCES => match set {
+        libc::EACCES => match set() {
             Some(ds) => msg!(
                 "set {} (mode {}) does not grant the caller what an operation needs \
                  (read to wait for zero, write to change a value)",
@@ -228,17 +230,29 @@ fn explain_semop(
 /// goes to the kernel as is (bad ones are EFAULT).
 #[inline]
 pub unsafe fn semctl(semid: c_int, semnum: c_int, cmd: c_int, arg: usize) -> crate::Result<c_int> {
-    if command_name(&SEMCTL_COMMANDS, cmd).is_none() {
+    if !semctl_known(cmd) {
         return Err(unknown_command(semid, semnum, cmd, arg));
     }
-    let arg = if semctl_arg_field(cmd).is_some() {
-        arg
-    } else {
-        0
-    };
+    // The fourth word is read for the commands that use it, as glibc reads it.
+    let arg = if semctl_reads_arg(cmd) { arg } else { 0 };
     // SAFETY: forwarded contract.
     unsafe { sys::semctl_raw(semid, semnum, cmd, arg) }
         .map_err(|errno| explain_semctl(errno, semid, semnum, cmd, arg))
+}
+
+/// Whether glibc accepts `cmd`: IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO (0..=3)
+/// and GETPID to SEM_STAT_ANY (11..=20). The table [`SEMCTL_COMMANDS`] names
+/// them; this is its fast form (a test keeps the two equal).
+#[inline(always)]
+fn semctl_known(cmd: c_int) -> bool {
+    matches!(cmd, 0..=3 | 11..=20)
+}
+
+/// Whether `cmd` reads the fourth argument: IPC_SET, IPC_STAT, IPC_INFO,
+/// GETALL, SETVAL, SETALL, SEM_STAT, SEM_INFO, SEM_STAT_ANY (the fast form of `semctl_arg_field`).
+#[inline(always)]
+fn semctl_reads_arg(cmd: c_int) -> bool {
+    matches!(cmd, 1..=3 | 13 | 16..=20)
 }
 
 #[cold]
@@ -274,12 +288,12 @@ fn explain_semctl(errno: Errno, semid: c_int, semnum: c_int, cmd: c_int, arg: us
         cmd,
         libc::GETVAL | libc::SETVAL | libc::GETPID | libc::GETNCNT | libc::GETZCNT
     );
-    let set = if by_index { None } else { set_with_id(semid) };
+    let set = || if by_index { None } else { set_with_id(semid) };
     let reason: Message = match errno.raw() {
         libc::EINVAL if semid < 0 && by_index => msg!("the table index must not be negative"),
         libc::EINVAL if semid < 0 => msg!("semid must not be negative"),
         libc::EINVAL if by_index => msg!("no semaphore set is at index {}", semid),
-        libc::EINVAL => match set {
+        libc::EINVAL => match set() {
             Some(ds) if one_semaphore => msg!(
                 "semnum {} is not a semaphore of set {}, which has {}",
                 semnum,
@@ -324,4 +338,25 @@ fn explain_semctl(errno: Errno, semid: c_int, semnum: c_int, cmd: c_int, arg: us
         _ => msg!("the kernel refused {}", name),
     };
     Error::from_errno(errno, call, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_command_checks_agree_with_the_tables() {
+        for cmd in -300..300 {
+            assert_eq!(
+                semctl_known(cmd),
+                command_name(&SEMCTL_COMMANDS, cmd).is_some(),
+                "{cmd}"
+            );
+            assert_eq!(
+                semctl_reads_arg(cmd),
+                semctl_arg_field(cmd).is_some(),
+                "{cmd}"
+            );
+        }
+    }
 }
