@@ -345,6 +345,67 @@ pub(crate) fn probe_process(pid: i32) -> Result<(), Errno> {
     }
 }
 
+/// What `pidfd_open(2)` (Linux 5.3) says of process `pid` of this PID
+/// namespace: whether it has exited (all its threads), as the kernel's own
+/// answer: `Ok(true)` exited (a zombie awaiting its parent included),
+/// `Ok(false)` running, `Err` as the kernel refused (`ESRCH`: no such process;
+/// `EINVAL`: `pid` names a thread that leads no process; `ENOSYS`: an older kernel).
+pub(crate) fn process_exited(pid: i32) -> Result<bool, Errno> {
+    // SAFETY: pidfd_open takes a pid and flags (0), no pointer.
+    let fd = check(unsafe { syscall3(libc::SYS_pidfd_open, pid as usize, 0, 0) })? as c_int;
+    let mut poll = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll reads and writes one pollfd on the stack; a timeout of 0 never waits.
+    let ready = unsafe { libc::poll(&mut poll, 1, 0) };
+    let exited = if ready < 0 {
+        Err(last_errno())
+    } else {
+        Ok(poll.revents & libc::POLLIN != 0)
+    };
+    // SAFETY: fd was opened above and is closed once.
+    unsafe { libc::close(fd) };
+    exited
+}
+
+/// One private page that every kind of fork gives the child zero-filled
+/// (`MADV_WIPEONFORK`, Linux 4.14): `_Fork`, raw `clone` and `fork` alike,
+/// with no handler to run. `None` where the kernel cannot.
+pub(crate) fn wipe_on_fork_page() -> Option<*mut u8> {
+    // SAFETY: an anonymous private mapping of one page, at an address the kernel chooses.
+    let page = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if page == libc::MAP_FAILED {
+        return None;
+    }
+    // SAFETY: page is the mapping just made; advice changes no content.
+    if unsafe { libc::madvise(page, 4096, libc::MADV_WIPEONFORK) } != 0 {
+        // SAFETY: the mapping just made, which nothing else has seen.
+        unsafe { libc::munmap(page, 4096) };
+        return None;
+    }
+    Some(page.cast())
+}
+
+/// Gives back a page of [`wipe_on_fork_page`] that nothing uses.
+///
+/// # Safety
+/// `page` came from `wipe_on_fork_page` and nothing refers to it.
+pub(crate) unsafe fn free_page(page: *mut u8) {
+    // SAFETY: the caller's promise.
+    unsafe { libc::munmap(page.cast(), 4096) };
+}
+
 /// `CLOCK_MONOTONIC_COARSE` in nanoseconds: read through the vDSO (no
 /// syscall), a few ns, with the resolution of the scheduler tick.
 #[inline]

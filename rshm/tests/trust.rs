@@ -210,6 +210,8 @@ fn mutex_segment(key: rshm::Key) -> OpenSegment {
 /// Offsets in a mutex cell (layout 2): the owner word and the state.
 const OWNER: usize = 8;
 const STATE: usize = 16;
+const NAMESPACE: usize = 32;
+const NAMESPACE_OF: usize = 40;
 
 #[test]
 fn a_thread_that_exits_holding_the_mutex_leaves_it_owner_died() {
@@ -257,9 +259,13 @@ fn a_lock_word_naming_a_dead_process_is_recovered_not_waited_on_forever() {
     let dead = spawn(|| 0);
     reap(dead);
     let mut peer = peer_view(key);
-    // The word a process that never held it would leave: id and an arbitrary start time.
+    // The words a process that never held it would leave: id and an arbitrary
+    // start time, with its record of this PID namespace.
     let word = (dead as u32 as u64) << 32 | 12345;
     peer.write(OWNER, &word.to_le_bytes()).unwrap();
+    peer.write(NAMESPACE, &rshm::liveness::pid_namespace().to_le_bytes())
+        .unwrap();
+    peer.write(NAMESPACE_OF, &word.to_le_bytes()).unwrap();
     let started = Instant::now();
     let error = Mutex::at(&segment, 0).unwrap().lock(None).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::OwnerDied, "{error}");
@@ -270,6 +276,27 @@ fn a_lock_word_naming_a_dead_process_is_recovered_not_waited_on_forever() {
     );
     Mutex::at(&segment, 0).unwrap().consistent().unwrap();
     Mutex::at(&segment, 0).unwrap().unlock().unwrap();
+}
+
+#[test]
+fn a_lock_word_without_its_namespace_record_is_never_taken_over() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let segment = mutex_segment(key);
+    let dead = spawn(|| 0);
+    reap(dead);
+    let mut peer = peer_view(key);
+    // A holder stopped (or killed) between its compare-and-swap and its
+    // namespace record: its id may belong to another PID namespace, so it
+    // cannot be told, and a wait ends only by its timeout.
+    let word = (dead as u32 as u64) << 32 | 12345;
+    peer.write(OWNER, &word.to_le_bytes()).unwrap();
+    let error = Mutex::at(&segment, 0)
+        .unwrap()
+        .lock(Some(Duration::from_millis(300)))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::TimedOut, "{error}");
+    peer.write(OWNER, &0u64.to_le_bytes()).unwrap();
 }
 
 #[test]

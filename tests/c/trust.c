@@ -16,6 +16,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/time.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -319,13 +320,17 @@ static void test_mutex_under_attack(void) {
     CHECK(seg != NULL && rshm_mutex_init(seg, 0) == RSHM_OK, "%s", rshm_last_error());
     uint8_t *peer = peer_view(mutex_key);
 
-    /* A lock word naming a dead process that never held it. */
+    /* A lock word naming a dead process that never held it, with its namespace record. */
     fflush(NULL);
     pid_t dead = fork();
     if (dead == 0) _exit(0);
     waitpid(dead, NULL, 0);
     uint64_t word = (uint64_t)(uint32_t)dead << 32 | 777;
+    struct stat ns;
+    CHECK(stat("/proc/self/ns/pid", &ns) == 0, "stat /proc/self/ns/pid");
     poke64(peer, 8, word);
+    poke64(peer, 32, (uint64_t)ns.st_ino); /* its record of this PID namespace */
+    poke64(peer, 40, word);
     int code = in_child(lock_forever, NULL, 10);
     CHECK(code == 0, "lock(-1) on a word naming a dead process must recover with OWNER_DIED: exit %d", code);
     rshm_mutex_init(seg, 0);

@@ -3,7 +3,7 @@
 //! and whether the calling process may remove an object.
 
 use super::Owner;
-use crate::process::{Liveness, ProcessId};
+use crate::liveness::{judge_process, Liveness, ProcessId, Start};
 use crate::sys;
 
 /// What became of a recorded process.
@@ -105,25 +105,22 @@ impl SystemProcesses {
 
 impl Processes for SystemProcesses {
     fn judge(&self, pid: i32, used_at: i64) -> PidState {
-        let Some(now) = ProcessId::of(pid) else {
-            // No stat to read: gone, unless its entry is only hidden from us.
-            return match (ProcessId { id: pid, start: 0 }).liveness() {
-                Liveness::Dead if ProcessId::of(pid).is_none() => PidState::Gone,
-                _ => PidState::Unknown,
-            };
-        };
-        // The kernel keeps no start time with the pid: a process that started
-        // after the recorded one was seen at work cannot be it.
-        if let Some(clock) = self.clock {
-            if clock.started_at(now.start) > used_at.saturating_add(REUSE_MARGIN_SECONDS) {
+        // The kernel keeps no start time with the pid: the process that has
+        // it now is judged as a process (alive while any thread runs), and one
+        // that started after the recorded one was seen at work cannot be it.
+        match judge_process(pid, Start::Unrecorded) {
+            Liveness::Gone => return PidState::Gone,
+            Liveness::CannotTell => return PidState::Unknown,
+            Liveness::Alive => {}
+        }
+        if let (Some(clock), Some(now)) = (self.clock, ProcessId::of(pid)) {
+            if clock.started_at(now.start) > used_at.saturating_add(REUSE_MARGIN_SECONDS)
+                && judge_process(pid, Start::Full(now.start)) == Liveness::Alive
+            {
                 return PidState::Reused;
             }
         }
-        match now.liveness() {
-            Liveness::Alive => PidState::Running,
-            Liveness::Dead => PidState::Gone,
-            Liveness::Unknown => PidState::Unknown,
-        }
+        PidState::Running
     }
 }
 

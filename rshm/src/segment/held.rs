@@ -9,7 +9,8 @@
 //! is not known here: the module that takes locks gives the function that
 //! releases one (`set_release`), so this lower layer never imports it.
 
-use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use crate::liveness::process_token;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 
 /// How many locks one process can hold at once.
 pub const CAPACITY: usize = 1024;
@@ -31,8 +32,10 @@ struct Slot {
     addr: AtomicUsize,
     /// Who holds it (the lock's own word for its holder).
     holder: AtomicU64,
-    /// The process that took it (a forked child inherits the table, not the locks).
-    pid: AtomicI32,
+    /// The process that took it, by its token (a forked child inherits the
+    /// table, not the locks, and has a token of its own, even when its pid
+    /// in a new PID namespace is its parent's).
+    process: AtomicU64,
 }
 
 #[allow(clippy::declare_interior_mutable_const)] // a template for the array, never used as a value
@@ -40,7 +43,7 @@ const UNUSED: Slot = Slot {
     state: AtomicU8::new(FREE),
     addr: AtomicUsize::new(0),
     holder: AtomicU64::new(0),
-    pid: AtomicI32::new(0),
+    process: AtomicU64::new(0),
 };
 
 static SLOTS: [Slot; CAPACITY] = [UNUSED; CAPACITY];
@@ -66,12 +69,12 @@ pub(crate) fn set_release(release: Release) {
 
 /// Records that `holder` (of this process) took the lock at `addr`; false when the table is full.
 pub(crate) fn insert(addr: usize, holder: u64) -> bool {
-    let pid = crate::sys::getpid();
+    let process = process_token();
     loop {
         if let Some(slot) = used().iter().find(|slot| slot.take(FREE, FILLING)) {
             slot.addr.store(addr, Relaxed);
             slot.holder.store(holder, Relaxed);
-            slot.pid.store(pid, Relaxed);
+            slot.process.store(process, Relaxed);
             slot.state.store(LIVE, Release);
             return true;
         }
@@ -105,9 +108,9 @@ fn release_where(which: impl Fn(usize, u64) -> bool) {
     }
     // SAFETY: RELEASE only ever holds a `Release` function (set_release).
     let release: Release = unsafe { std::mem::transmute::<*mut (), Release>(release) };
-    let pid = crate::sys::getpid();
+    let process = process_token();
     for slot in used() {
-        if slot.state.load(Acquire) != LIVE || slot.pid.load(Relaxed) != pid {
+        if slot.state.load(Acquire) != LIVE || slot.process.load(Relaxed) != process {
             continue;
         }
         if !which(slot.addr.load(Relaxed), slot.holder.load(Relaxed)) || !slot.take(LIVE, EMPTYING)

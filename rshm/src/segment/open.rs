@@ -7,6 +7,7 @@ use super::{Segment, SegmentInfo};
 use crate::error::{msg, Arg, Call, Errno, Error, ErrorKind, FlagNames, Result};
 use crate::flags::{AttachFlags, GetFlags, Mode};
 use crate::key::Key;
+use crate::liveness::process_token;
 use crate::options::{object_builders, ObjectOptions};
 use crate::sys;
 use std::ffi::CStr;
@@ -222,6 +223,7 @@ impl OpenOptions {
             attachment,
             key,
             remove_on_close: self.remove_on_close,
+            opened_by: process_token(),
             removed: AtomicBool::new(false),
         };
         if self.remove_on_close && key == Key::PRIVATE {
@@ -325,6 +327,10 @@ pub struct OpenSegment {
     attachment: Attachment,
     key: Key,
     remove_on_close: bool,
+    /// The process that opened it (`liveness::process_token`): only it removes
+    /// on close. A forked child that closes the handle it inherited releases
+    /// its own mapping and removes nothing from under its parent.
+    opened_by: u64,
     removed: AtomicBool,
 }
 
@@ -403,10 +409,22 @@ impl OpenSegment {
             .inspect_err(|_| self.removed.store(false, Ordering::Release))
     }
 
-    /// Detaches (and removes, with `remove_on_close`), reporting a failed
-    /// removal that dropping would swallow.
+    /// Whether this close removes the segment: `remove_on_close`, in the
+    /// process that opened it (not in a forked child).
+    fn removes_on_close(&self) -> bool {
+        self.remove_on_close && self.opened_by == process_token()
+    }
+
+    /// Whether the calling process is the one that opened this handle (not
+    /// a forked child that inherited it).
+    pub fn opened_here(&self) -> bool {
+        self.opened_by == process_token()
+    }
+
+    /// Detaches (and removes, with `remove_on_close`, in the process that
+    /// opened it), reporting a failed removal that dropping would swallow.
     pub fn close(self) -> Result<()> {
-        let removed = if self.remove_on_close {
+        let removed = if self.removes_on_close() {
             self.remove()
         } else {
             Ok(())
@@ -418,7 +436,7 @@ impl OpenSegment {
 
 impl Drop for OpenSegment {
     fn drop(&mut self) {
-        if self.remove_on_close {
+        if self.removes_on_close() {
             let _ = self.remove();
         }
         // The attachment detaches itself.

@@ -24,7 +24,7 @@
 //! Uncontended lock and unlock make no syscall.
 
 use crate::error::{msg, Call, Error, ErrorKind, Message, Result};
-use crate::process::{pid_namespace, Liveness, PackedId, ProcessId};
+use crate::liveness::{judge_recorded, pid_namespace, Liveness, PackedId, ProcessId};
 use crate::segment::held;
 use crate::segment::open::OpenSegment;
 use crate::sys;
@@ -41,9 +41,6 @@ const OLD_MAGIC: u64 = 0x5253_484d_4d55_5458;
 /// How often a waiter checks that the holder still lives: the latency with
 /// which a process that died holding the mutex is found out.
 pub const LIVENESS_CHECK: Duration = Duration::from_millis(50);
-/// How long a holder that has not recorded its PID namespace (it does so
-/// right after taking the lock) is left alone before it is judged anyway.
-const UNRECORDED_GRACE: Duration = Duration::from_secs(1);
 
 /// The bytes a mutex takes in the segment, at an offset that is a multiple of 8.
 pub const MUTEX_SIZE: usize = 64;
@@ -236,7 +233,6 @@ impl<'a> Mutex<'a> {
             return Err(not_recoverable(call()));
         }
         let deadline = super::deadline(timeout);
-        let started = Instant::now();
         cell.waiters.fetch_add(1, SeqCst);
         let _waiting = Waiting(cell);
         let mut next_check = Instant::now();
@@ -252,7 +248,7 @@ impl<'a> Mutex<'a> {
             let now = Instant::now();
             if now >= next_check {
                 next_check = now + LIVENESS_CHECK;
-                if self.holder_is_dead(holder, now.duration_since(started))
+                if self.holder_is_gone(holder)
                     && cell
                         .owner
                         .compare_exchange(holder, me, Acquire, Relaxed)
@@ -288,17 +284,13 @@ impl<'a> Mutex<'a> {
 
     /// Whether `holder` is gone: judged by its thread id and start time, in
     /// this PID namespace only. A holder that has not recorded its namespace
-    /// is left alone for UNRECORDED_GRACE (it records it right after locking).
-    fn holder_is_dead(&self, holder: u64, waited: Duration) -> bool {
+    /// (between its compare-and-swap and its record, or killed there) cannot
+    /// be told: it is waited for, never taken from.
+    fn holder_is_gone(&self, holder: u64) -> bool {
         let cell = self.cell();
-        let recorded = cell.namespace_of.load(Acquire) == holder;
-        if recorded && cell.namespace.load(Relaxed) != pid_namespace() {
-            return false;
-        }
-        if !recorded && waited < UNRECORDED_GRACE {
-            return false;
-        }
-        PackedId::from_word(holder).liveness() == Liveness::Dead
+        let recorded =
+            (cell.namespace_of.load(Acquire) == holder).then(|| cell.namespace.load(Relaxed));
+        judge_recorded(recorded, || PackedId::from_word(holder).thread_liveness()) == Liveness::Gone
     }
 
     /// Unlocks the mutex, which this thread must hold. Unlocking after
@@ -408,50 +400,33 @@ fn release_as_owner_died(addr: usize, holder: u64) {
     }
 }
 
-/// Bumped in a child after `fork`: the calling thread's cached identity is then stale.
-static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 static HOOKS: Once = Once::new();
-
-extern "C" fn after_fork_in_child() {
-    FORK_GENERATION.fetch_add(1, Relaxed);
-}
 
 /// Releases, as owner-died, the mutexes a thread holds when it exits.
 struct ExitHook;
 
 impl Drop for ExitHook {
     fn drop(&mut self) {
-        if let Some((_, me)) = THREAD.with(Cell::get) {
+        if let Some(me) = THREAD.with(Cell::get) {
             held::release_held_by(me);
         }
     }
 }
 
 thread_local! {
-    /// This thread's packed id, and the fork generation it was read in.
-    static THREAD: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
+    /// This thread's packed id, once it took a lock (for the exit hook).
+    static THREAD: Cell<Option<u64>> = const { Cell::new(None) };
     static EXIT_HOOK: ExitHook = const { ExitHook };
 }
 
-/// The calling thread as a lock word names it (id and start time), read once per thread.
+/// The calling thread as a lock word names it (id and start time), from
+/// `ProcessId::this_thread`, which a forked child's thread asks again.
 fn this_thread() -> u64 {
-    HOOKS.call_once(|| {
-        held::set_release(release_as_owner_died);
-        // SAFETY: a plain function that lives for the whole process. If registration fails
-        // (ENOMEM), a forked child re-reads nothing: see `this_thread`'s generation check.
-        #[cfg(not(miri))]
-        unsafe {
-            libc::pthread_atfork(None, None, Some(after_fork_in_child))
-        };
-    });
-    let generation = FORK_GENERATION.load(Relaxed);
-    match THREAD.with(Cell::get) {
-        Some((seen, me)) if seen == generation => me,
-        _ => {
-            let me = ProcessId::this_thread().pack();
-            THREAD.with(|thread| thread.set(Some((generation, me))));
-            EXIT_HOOK.with(|_| {}); // registers the exit hook
-            me
-        }
+    HOOKS.call_once(|| held::set_release(release_as_owner_died));
+    let me = ProcessId::this_thread().pack();
+    if THREAD.with(Cell::get) != Some(me) {
+        THREAD.with(|thread| thread.set(Some(me)));
+        EXIT_HOOK.with(|_| {}); // registers the exit hook
     }
+    me
 }

@@ -32,8 +32,8 @@ pub use layout::CHANNEL_HEADER_SIZE;
 pub use lend::{Peeked, Reservation};
 
 use crate::error::{msg, Arg, Call, Error, ErrorKind, Message, Result};
+use crate::liveness::{judge_recorded, pid_namespace, Liveness, PackedId, ProcessId};
 use crate::options::{object_builders, ObjectOptions};
-use crate::process::{pid_namespace, Liveness, PackedId, ProcessId};
 use crate::segment::open::{OpenOptions, OpenSegment};
 use crate::sync::fence;
 use crate::sys;
@@ -360,7 +360,7 @@ impl Channel {
                 Ok(_) => break,
                 Err(holder) if holder == current => {}
                 Err(holder) => match holder_liveness(side, holder) {
-                    Liveness::Dead => current = holder,
+                    Liveness::Gone => current = holder,
                     _ => {
                         let reason = msg!(
                             "the channel's {} end is held by process {}, which is not known to be gone",
@@ -546,7 +546,7 @@ impl Channel {
             return Err(self.closed(call));
         }
         let holder = peer.holder.load(Acquire);
-        if holder != 0 && holder_liveness(peer, holder) == Liveness::Dead {
+        if holder != 0 && holder_liveness(peer, holder) == Liveness::Gone {
             let reason = msg!(
                 "the {} (pid {}) died",
                 self.role.peer_name(),
@@ -928,17 +928,21 @@ fn past(deadline: Option<Instant>) -> bool {
 
 /// Whether the holder `holder` of `side` lives. Its namespace record counts
 /// only if it is its own (written after it claimed); a holder in another PID
-/// namespace, or one whose record is missing, is never judged dead.
+/// namespace, or one whose record is missing, cannot be told.
 fn holder_liveness(side: &Side, holder: u64) -> Liveness {
-    if side.namespace_of.load(Acquire) != holder || side.namespace.load(Relaxed) != pid_namespace()
-    {
-        return Liveness::Unknown;
-    }
-    PackedId::from_word(holder).liveness()
+    let recorded =
+        (side.namespace_of.load(Acquire) == holder).then(|| side.namespace.load(Relaxed));
+    judge_recorded(recorded, || PackedId::from_word(holder).liveness())
 }
 
 impl Drop for Channel {
+    /// Closes the end, in the process that holds it. A forked child that
+    /// drops the copy it inherited (never holding the end) closes nothing:
+    /// it releases its own mapping, and the holder and its peer go on.
     fn drop(&mut self) {
+        if !self.segment.opened_here() {
+            return;
+        }
         let mine = self.mine();
         mine.closed.store(1, SeqCst);
         // Give the end up, unless another process took it over already.
