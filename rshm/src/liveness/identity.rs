@@ -107,7 +107,15 @@ fn read_namespace() -> u64 {
 /// memory's history: it changes in every child, however made, so a record
 /// made by the parent (a lock held, an end claimed) is never taken for the
 /// child's. Without a wipe-on-fork page it is the packed id and start time.
+#[inline]
 pub(crate) fn process_token() -> u64 {
+    // The hot path (every mutex lock asks): one load from the page.
+    if let Some(known) = page() {
+        let token = known.token.load(Acquire);
+        if token != 0 {
+            return token;
+        }
+    }
     match known() {
         (0, pid, start, _) => ProcessId { id: pid, start }.pack() | 1 << 31,
         (token, ..) => token,

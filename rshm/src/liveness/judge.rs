@@ -88,9 +88,13 @@ fn judge_process(id: i32, start: Start) -> Liveness {
                 _ => Liveness::CannotTell,
             };
         }
+        // No pidfd here (a kernel before 5.3, no descriptor left, valgrind): kill and /proc.
         Err(_) => match sys::probe_process(id) {
             Err(errno) if errno.raw() == libc::ESRCH => return Liveness::Gone,
-            _ => false, // exists (or cannot be asked): /proc tells the rest
+            _ => match procfs::thread_group(id) {
+                Some(group) if group != id as u64 => return gone_if_proc_is_ours(),
+                _ => false, // exists (or cannot be asked): /proc tells the rest
+            },
         },
     };
     // It exists: is it the recorded one (its start time), and does it run?
