@@ -3,7 +3,7 @@
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use rshm::ipc::{Class, Kind};
+use rshm::ipc::{Class, Kind, Rule};
 use rshm::Key;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,16 +31,20 @@ Classes, from what the kernel records and nothing else (tried in this order):
                       ipcmk, say) look the same
   idle                not in use now, but its creator or last user still runs
   unknown             a recorded process is in another PID namespace (the
-                      kernel shows pid 0) or may not be inspected: kept
+                      kernel shows pid 0) or cannot be judged (it may not be
+                      inspected, or /proc is another PID namespace's): kept
   recent              every recorded process is gone, but it was used within
                       --older-than: kept, as it may be waiting for a reader
   abandoned           every recorded process is gone, and it has not been used
                       for --older-than (10 minutes unless given)
 
-A process is gone when no process has its pid, when only a zombie has it, or
-when the process that has the pid now started after the recorded one was last
-seen at work: pids are reused, and the kernel keeps no start time with them,
-so the object's own times stand in for it.
+A process is gone only on positive evidence: the kernel says no process has
+its pid, or that the process with it has exited, all its threads; or a /proc
+proven to be this PID namespace's shows that the process that has the pid now
+started after the recorded one was last seen at work (pids are reused, and
+the kernel keeps no start time with them, so the object's own times stand in
+for it). A process lives while any of its threads does: a leader shown as a
+zombie while its other threads run is alive.
 
 rm --orphans removes abandoned objects only: segments, and semaphore sets (-s)
 and message queues (-q) only when they are named. Each is checked again right
@@ -50,7 +54,15 @@ a segment attached in it is only marked for removal, and stays usable until it
 is detached. A segment that was attached and then left for a later reader can
 be told from a forgotten one only by its age: raise --older-than where readers
 come late. Objects you may not remove (only their owner, their creator or root
-may) are skipped with a note.";
+may) are skipped with a note.
+
+A semaphore set records only the last process to change each semaphore, and
+no process can read another's SEM_UNDO adjustments: a process that took a
+unit and still holds it, while another process used the set after it, is
+not seen. With -s, such a set is abandoned once that last user is gone, and
+the holder's next operation on the set fails (rshm's semaphores return
+RSHM_ERR_REMOVED). Name -s only where no process holds a unit longer than
+--older-than.";
 
 const RM_EXAMPLES: &str = "\
 Examples:
@@ -169,7 +181,7 @@ impl Kinds {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct Age {
     /// How long an object whose processes are all gone must be unused to be abandoned
-    /// (30s, 10m, 2h, 1d)
+    /// (30s, 10m, 2h, 1d; at most 106751991167300d)
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub older_than: Duration,
 }
@@ -399,27 +411,42 @@ pub fn parse_key(text: &str) -> Result<Key, String> {
         .ok_or_else(|| format!("'{text}' is not a key: write 0x41012345, or a decimal number"))
 }
 
-/// `30s`, `10m`, `2h`, `1d`, or `0`.
+/// `30s`, `10m`, `2h`, `1d`, or `0`; at most [`Rule::MAX_OLDER_THAN`], the
+/// longest threshold the rule counts (a longer one is refused, not cut).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad =
         || format!("'{text}' is not a duration: write a number and a unit, as 30s, 10m, 2h or 1d");
+    let max = Rule::MAX_OLDER_THAN.as_secs();
+    let too_long = || {
+        format!(
+            "'{text}' is too long: a threshold is at most {max}s ({}d), as times are signed \
+             64-bit seconds",
+            max / 86400
+        )
+    };
     if text == "0" {
         return Ok(Duration::ZERO);
     }
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| bad())?;
-    let seconds = match unit {
+    let seconds: u64 = match unit {
         "s" | "sec" => 1,
         "m" | "min" => 60,
         "h" => 3600,
         "d" => 86400,
         _ => return Err(bad()),
     };
-    number
-        .checked_mul(seconds)
-        .map(Duration::from_secs)
-        .ok_or_else(bad)
+    let number: u64 =
+        number
+            .parse()
+            .map_err(|error: std::num::ParseIntError| match error.kind() {
+                std::num::IntErrorKind::PosOverflow => too_long(),
+                _ => bad(),
+            })?;
+    match number.checked_mul(seconds) {
+        Some(total) if total <= max => Ok(Duration::from_secs(total)),
+        _ => Err(too_long()),
+    }
 }
 
 fn parse_proj_id(text: &str) -> Result<i32, String> {
@@ -451,6 +478,27 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         assert!(parse_duration("10").is_err() && parse_duration("m").is_err());
+        let longest = Duration::from_secs(i64::MAX as u64);
+        assert_eq!(parse_duration("9223372036854775807s"), Ok(longest));
+        assert_eq!(
+            parse_duration("106751991167300d"),
+            Ok(Duration::from_secs(106751991167300 * 86400))
+        );
+        for past in [
+            "9223372036854775808s",
+            "106751991167301d",
+            "18446744073709551616s",
+            "99999999999999999999999m",
+        ] {
+            let said = parse_duration(past).unwrap_err();
+            assert!(
+                said.contains("at most 9223372036854775807s (106751991167300d)"),
+                "{said}"
+            );
+        }
+        assert!(parse_duration("10x")
+            .unwrap_err()
+            .contains("not a duration"));
         assert_eq!(parse_key("0x41012345"), Ok(Key::from_raw(0x41012345)));
         assert_eq!(parse_key("0xffffffff"), Ok(Key::from_raw(-1)));
         assert_eq!(parse_key("4294967295"), Ok(Key::from_raw(-1)));

@@ -50,8 +50,32 @@ fn version_help_and_the_rule_in_help_rm() {
         "unused              never attached",
         "A small window remains",
         "forgotten one only by its age",
+        "A process lives while any of its threads does",
     ] {
         assert!(rule.contains(words), "{words:?} in {rule}");
+    }
+}
+
+/// The kernel records only the last process to change each semaphore, and no
+/// process can read another's SEM_UNDO adjustments: a set whose last user is
+/// gone may still have a unit held by a running process. `rm --orphans -s`
+/// cannot see it, and says so wherever the rule is stated.
+#[test]
+fn the_help_of_rm_says_a_semaphore_sets_holders_cannot_be_seen() {
+    let man = expect(&rshm(&["manpage"]), 0);
+    for (args, text) in [
+        (&["help", "rm"][..], expect(&rshm(&["help", "rm"]), 0)),
+        (&["rm", "--help"], expect(&rshm(&["rm", "--help"]), 0)),
+        (&["manpage"], man.replace("\\-", "-").replace("\\*(Aq", "'")),
+    ] {
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for words in [
+            "records only the last process to change each semaphore",
+            "no process can read another's SEM_UNDO adjustments",
+            "the holder's next operation on the set fails",
+        ] {
+            assert!(flat.contains(words), "{words:?} in {args:?}: {text}");
+        }
     }
 }
 

@@ -13,6 +13,15 @@ struct Logind(PathBuf);
 
 impl Logind {
     fn new(name: &str, main: &str, dropins: &[(&str, &str)]) -> Logind {
+        let dropins: Vec<(&str, &[u8])> = dropins
+            .iter()
+            .map(|(file, text)| (*file, text.as_bytes()))
+            .collect();
+        Logind::bytes(name, main.as_bytes(), &dropins)
+    }
+
+    /// Files of any bytes, not only UTF-8 text.
+    fn bytes(name: &str, main: &[u8], dropins: &[(&str, &[u8])]) -> Logind {
         let dir = std::env::temp_dir().join(format!("rshm-doctor-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("logind.conf.d")).unwrap();
@@ -275,4 +284,140 @@ fn abandoned_objects_are_a_warning() {
         .unwrap()
         .contains("rshm rm --orphans --dry-run"));
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// The `RemoveIPC` finding's evidence for `conf`.
+fn remove_ipc_evidence(conf: &Logind) -> String {
+    let (report, _) = doctor(conf);
+    finding(&report, "logind_remove_ipc")["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// systemd reads bytes: a drop-in whose comment is Latin-1 (not UTF-8) is
+/// read like any other, and its `RemoveIPC=yes` wins over the main file's
+/// `no`. It used to be skipped whole, and doctor said `no` where logind
+/// removes objects.
+#[test]
+fn a_drop_in_with_a_latin1_comment_is_read() {
+    isolate!();
+    let conf = Logind::bytes(
+        "latin1",
+        b"[Login]\nRemoveIPC=no\n",
+        &[(
+            "50-ipc.conf",
+            b"[Login]\n# R\xe9glage du site: l'IPC des sessions est retir\xe9\nRemoveIPC=yes\n",
+        )],
+    );
+    let evidence = remove_ipc_evidence(&conf);
+    assert!(evidence.contains("RemoveIPC=yes"), "{evidence}");
+    assert!(evidence.contains("50-ipc.conf, line 3"), "{evidence}");
+}
+
+/// systemd.syntax(7): a line ending in a backslash continues on the next
+/// one, and comment lines inside a continuation are ignored. A line after a
+/// continued one is part of that setting, not a setting of its own.
+#[test]
+fn a_continued_line_belongs_to_the_setting_before_it() {
+    isolate!();
+    // `RemoveIPC=no` continues KillExcludeUsers=: logind keeps the yes of line 2.
+    let appended = Logind::new(
+        "continued",
+        "[Login]\nRemoveIPC=yes\nKillExcludeUsers=root \\\nRemoveIPC=no\n",
+        &[],
+    );
+    let evidence = remove_ipc_evidence(&appended);
+    assert!(evidence.contains("RemoveIPC=yes"), "{evidence}");
+    assert!(evidence.contains("logind.conf, line 2)"), "{evidence}");
+    // The same through comment lines, as systemd.syntax(7)'s example [Section C].
+    let through_comments = Logind::new(
+        "continued-comments",
+        "[Login]\nRemoveIPC=no\nKillExcludeUsers=root\\\n# this line is ignored\n\
+         ; this line is ignored too\n       RemoveIPC=yes\n",
+        &[],
+    );
+    let evidence = remove_ipc_evidence(&through_comments);
+    assert!(evidence.contains("RemoveIPC=no"), "{evidence}");
+    assert!(evidence.contains("logind.conf, line 2)"), "{evidence}");
+    // A value on the next line is the setting's value.
+    let value_below = Logind::new("continued-value", "[Login]\nRemoveIPC=\\\n    no\n", &[]);
+    let evidence = remove_ipc_evidence(&value_below);
+    assert!(evidence.contains("RemoveIPC=no"), "{evidence}");
+    assert!(evidence.contains("logind.conf, lines 2-3)"), "{evidence}");
+}
+
+/// systemd ignores a value it cannot parse as a boolean, the empty one
+/// included (config_parse_bool): `RemoveIPC=` keeps the setting before it.
+/// And a setting line that is not UTF-8 stops logind's reading of its
+/// configuration there: what was read before holds, later drop-ins are not read.
+#[test]
+fn an_empty_value_is_ignored_and_a_line_not_utf8_stops_the_reading() {
+    isolate!();
+    let empty = Logind::new(
+        "empty",
+        "[Login]\nRemoveIPC=no\n",
+        &[("50-reset.conf", "[Login]\nRemoveIPC=\nRemoveIPC=maybe\n")],
+    );
+    let evidence = remove_ipc_evidence(&empty);
+    assert!(evidence.contains("RemoveIPC=no"), "{evidence}");
+    assert!(evidence.contains("logind.conf, line 2)"), "{evidence}");
+
+    let stopped = Logind::bytes(
+        "stopped",
+        b"[Login]\n",
+        &[
+            (
+                "10-a.conf",
+                b"[Login]\nRemoveIPC=no\nKillExcludeUsers=r\xe9my\n",
+            ),
+            ("20-b.conf", b"[Login]\nRemoveIPC=yes\n"),
+        ],
+    );
+    let evidence = remove_ipc_evidence(&stopped);
+    assert!(evidence.contains("RemoveIPC=no"), "{evidence}");
+    assert!(evidence.contains("10-a.conf, line 2;"), "{evidence}");
+    assert!(
+        evidence.contains("logind reads no further than ")
+            && evidence.contains("10-a.conf, line 3: it is not UTF-8"),
+        "{evidence}"
+    );
+}
+
+/// A drop-in this user may not read may set RemoveIPC=yes for logind (which
+/// reads it as root): doctor, run by that user, says so instead of an ok; a
+/// folder named like a drop-in is not one (systemd lists files only).
+#[test]
+fn a_drop_in_this_user_cannot_read_is_named() {
+    isolate!();
+    let conf = Logind::new(
+        "unreadable",
+        "[Login]\nRemoveIPC=no\n",
+        &[("50-secret.conf", "[Login]\nRemoveIPC=yes\n")],
+    );
+    std::fs::create_dir(conf.0.join("logind.conf.d/60-folder.conf")).unwrap();
+    let secret = conf.0.join("logind.conf.d/50-secret.conf");
+    let mode = |path: &std::path::Path, mode| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    mode(&conf.0, 0o755);
+    mode(&conf.0.join("logind.conf.d"), 0o755);
+    mode(&conf.0.join("logind.conf"), 0o644);
+    mode(&secret, 0o600);
+    // Root reads it: yes. (A folder named like a drop-in changes nothing.)
+    assert!(remove_ipc_evidence(&conf).contains("RemoveIPC=yes"));
+    // Another user cannot: what it sees is no, with the file named.
+    let out = rshm_as(65534, &["doctor", "--json", "--logind-conf", &conf.path()]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let f = finding(&report, "logind_remove_ipc");
+    assert_eq!(f["severity"], "info", "{f:#}");
+    let evidence = f["evidence"].as_str().unwrap();
+    assert!(evidence.contains("RemoveIPC=no"), "{evidence}");
+    assert!(
+        evidence.contains("this user cannot read ")
+            && evidence.contains("50-secret.conf (permission denied)"),
+        "{evidence}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("as root"), "{f:#}");
 }

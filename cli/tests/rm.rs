@@ -215,3 +215,45 @@ fn usage_errors_exit_2() {
         );
     }
 }
+
+/// `--older-than` past what the rule can count (2^63 - 1 seconds) once wrapped
+/// to a negative threshold, and every object whose processes were gone became
+/// abandoned at once: the opposite of a long threshold. It is a usage error
+/// now, and nothing is removed.
+#[test]
+fn an_older_than_past_the_limit_is_a_usage_error_and_removes_nothing() {
+    isolate!();
+    let left = segment_by_child(0x5331, 4096, true, None);
+    for value in [
+        "106751991167301d",
+        "9223372036854775808s",
+        "18446744073709551615s",
+    ] {
+        for args in [
+            &["rm", "--orphans", "--older-than", value][..],
+            &["ls", "--older-than", value],
+            &["stat", &left.to_string(), "--older-than", value],
+            &["doctor", "--older-than", value],
+        ] {
+            let said = usage_error(args);
+            assert!(said.contains("--older-than"), "{args:?}: {said}");
+            assert!(
+                said.contains("at most 9223372036854775807s (106751991167300d)"),
+                "{args:?}: {said}"
+            );
+        }
+    }
+    assert!(exists("shm", left), "a refused threshold removes nothing");
+    // The longest threshold accepted keeps the segment, as recent.
+    let list = json(&["ls", "--json", "--older-than", "106751991167300d"]);
+    assert_eq!(class_of(&list, "shm", left), "recent");
+    let longest = expect(
+        &rshm(&["rm", "--orphans", "--older-than", "9223372036854775807s"]),
+        0,
+    );
+    assert!(
+        longest.contains("removed 0, skipped 0, kept 1"),
+        "{longest}"
+    );
+    assert!(exists("shm", left));
+}

@@ -3,7 +3,8 @@
 //!
 //! By default every call behaves exactly as glibc's; `RSHM_STRICT=1` applies
 //! rshm's strict validation, `RSHM_TRACE=1` (or `=/path`) logs each call, and
-//! `RSHM_LEAK_CHECK=1` reports at exit the segments this process leaked;
+//! `RSHM_LEAK_CHECK=1` reports, when the whole traced program is done, the
+//! objects it made and left behind;
 //! a privileged process (setuid, setgid, capabilities) reads none of them.
 //! No call allocates or takes a lock, failing or traced: the five are
 //! async-signal-safe, as glibc's are, and safe in children of `_Fork`.
@@ -15,15 +16,17 @@
 mod exports;
 mod family;
 mod leaks;
+mod procfs;
+mod run;
 mod settings;
 mod trace;
 
-/// When the library is loaded, before `main`: reads the settings and, if asked,
-/// registers the leak report for exit.
+/// When the library is loaded, before `main`: reads the settings (saying what
+/// it does not understand) and, if asked, joins the leak check's run.
 extern "C" fn at_load() {
     settings::load();
     if settings::leak_check() {
-        leaks::report_at_exit();
+        leaks::start();
     }
 }
 

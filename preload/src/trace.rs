@@ -17,7 +17,6 @@
 
 use crate::settings::{self, TraceTo};
 use libc::c_int;
-use std::ffi::CStr;
 use std::fmt::{self, Write};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 
@@ -70,6 +69,12 @@ pub fn report(message: fmt::Arguments<'_>) {
         TraceTo::Nowhere | TraceTo::Stderr => libc::STDERR_FILENO,
     };
     write_line(fd, message);
+}
+
+/// Says something about the preload's own settings on stderr, whatever the trace's destination.
+pub fn say(message: fmt::Arguments<'_>) {
+    let _errno = KeepErrno::new();
+    write_line(libc::STDERR_FILENO, message);
 }
 
 /// errno is the caller's: tracing keeps it as it was.
@@ -231,7 +236,9 @@ fn still_ours(generation: u32, fd: c_int) -> Option<bool> {
 /// Opens the `RSHM_TRACE` file for appending, on a high descriptor: a regular
 /// file, or refused. Returns the descriptor, device and inode.
 fn open_trace_file() -> Result<(c_int, u64, u64), Refusal> {
-    let path = settings::trace_path().unwrap_or(c"");
+    let Some(path) = settings::trace_path() else {
+        return Err(Refusal::Open(libc::ENOENT));
+    };
     let flags = libc::O_WRONLY
         | libc::O_APPEND
         | libc::O_CREAT
@@ -239,8 +246,8 @@ fn open_trace_file() -> Result<(c_int, u64, u64), Refusal> {
         | libc::O_NONBLOCK
         | libc::O_NOCTTY
         | libc::O_CLOEXEC;
-    // SAFETY: path is a valid C string.
-    let fd = unsafe { libc::open(path.as_ptr(), flags, 0o644) };
+    // SAFETY: path is a NUL-terminated string in static memory (settings.rs).
+    let fd = unsafe { libc::open(path, flags, 0o644) };
     if fd < 0 {
         return Err(Refusal::Open(errno()));
     }
@@ -301,7 +308,8 @@ fn errno() -> c_int {
 
 /// Says on stderr, once (the caller won the switch to REFUSED), why the path is refused.
 fn say_refused(refusal: Refusal) {
-    let path = settings::trace_path().map_or(&b""[..], CStr::to_bytes);
+    let mut buf = [0; 256];
+    let path = settings::trace_path_bytes(&mut buf);
     write_line(
         libc::STDERR_FILENO,
         format_args!(

@@ -167,13 +167,29 @@ impl Rule {
     /// The default threshold: 10 minutes.
     pub const DEFAULT_OLDER_THAN: Duration = Duration::from_secs(600);
 
+    /// The longest threshold the rule counts: `i64::MAX` seconds, as the
+    /// kernel's times are `i64` seconds. A longer one counts as this one.
+    pub const MAX_OLDER_THAN: Duration = Duration::from_secs(i64::MAX as u64);
+
     /// The rule with this threshold, now.
     pub fn new(older_than: Duration) -> Rule {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+            .map_or(0, saturating_seconds);
         Rule { older_than, now }
     }
+
+    /// The threshold in whole seconds, saturated at [`Rule::MAX_OLDER_THAN`]:
+    /// a longer threshold keeps more, never less (a cast once wrapped
+    /// `Duration::MAX` to -1 and made everything abandoned).
+    pub fn older_than_seconds(&self) -> i64 {
+        saturating_seconds(self.older_than)
+    }
+}
+
+/// Whole seconds of `d` as an `i64`, `i64::MAX` when they do not fit.
+fn saturating_seconds(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 impl Default for Rule {
@@ -300,7 +316,7 @@ fn by_pids(
         );
     }
     let gone = gone_list(pids);
-    let threshold = rule.older_than.as_secs() as i64;
+    let threshold = rule.older_than_seconds();
     if idle_seconds < threshold {
         (
             Class::Recent,
@@ -779,6 +795,39 @@ mod tests {
         assert_eq!(
             class(&queue_of(0, NOW - 3600, 0, 0, 1), &none),
             Class::Unknown
+        );
+    }
+
+    /// A threshold past `i64::MAX` seconds once wrapped to a negative one,
+    /// and a segment long left became abandoned: it saturates instead.
+    #[test]
+    fn the_longest_threshold_keeps_everything_recent() {
+        let left = segment(10, 11, 0, NOW - 3600);
+        for older_than in [
+            Duration::MAX,
+            Duration::from_secs(u64::MAX),
+            Duration::from_secs(1 << 63),
+        ] {
+            let rule = Rule {
+                older_than,
+                now: NOW,
+            };
+            let verdict = classify_with(&left, &rule, &running(&[]));
+            assert_eq!(
+                verdict.class,
+                Class::Recent,
+                "{older_than:?}: {}",
+                verdict.reason
+            );
+        }
+        let ancient = segment(10, 11, 0, 1);
+        let rule = Rule {
+            older_than: Duration::MAX,
+            now: i64::MAX,
+        };
+        assert_eq!(
+            classify_with(&ancient, &rule, &running(&[])).class,
+            Class::Recent
         );
     }
 
