@@ -10,9 +10,11 @@
 //! which is the same call on the targets rshm builds for (see librshm's
 //! src/libc_sem.rs), and read only for the commands that use it.
 
-use crate::{settings, trace};
+use crate::{leaks, settings, trace};
 use libc::{c_int, c_long, c_void, key_t, msqid_ds, sembuf, ssize_t, timespec};
 use rshm::error::Call;
+use rshm::ipc::Kind;
+use rshm::Key;
 use trace::Value;
 
 /// The preload's boundary: the failure was traced inside the body; errno is set here.
@@ -20,13 +22,52 @@ fn errno_call<T: Copy>(failed: T, body: impl FnOnce() -> rshm::Result<T>) -> T {
     rshm_compat::boundary::errno_call(failed, body, |_| {})
 }
 
+/// Runs a `semget` or `msgget` (`get`, given its flags) and says whether it
+/// made the object it returned, for the leak check: sets and queues record no
+/// creator pid, so this is learned from the call. `IPC_PRIVATE` always makes a
+/// new one, and `IPC_CREAT|IPC_EXCL` makes it or fails. `IPC_CREAT` alone may
+/// open an existing one: with the leak check on, the call is made with
+/// `IPC_EXCL` first, which succeeds exactly when the plain call would create
+/// (same errors otherwise, but `EEXIST`, on which the plain call is made and
+/// opens). A set made by another process between the two calls is taken as
+/// opened: never a false report, at worst a leak not seen.
+fn get_and_whether_made(
+    key: key_t,
+    flags: c_int,
+    get: impl Fn(c_int) -> rshm::Result<c_int>,
+) -> (rshm::Result<c_int>, bool) {
+    let create = flags & libc::IPC_CREAT != 0;
+    let exclusive = create && flags & libc::IPC_EXCL != 0;
+    if key == libc::IPC_PRIVATE || exclusive || !create || !settings::leak_check() {
+        let result = get(flags);
+        let made = result.is_ok() && (key == libc::IPC_PRIVATE || exclusive);
+        return (result, made);
+    }
+    match get(flags | libc::IPC_EXCL) {
+        Ok(id) => (Ok(id), true),
+        Err(error) if error.errno() == libc::EEXIST => (get(flags), false),
+        Err(error) => (Err(error), false),
+    }
+}
+
 #[no_mangle]
 pub extern "C" fn semget(key: key_t, nsems: c_int, semflg: c_int) -> c_int {
     errno_call(-1, || {
-        let result = rshm_compat::semget(key, nsems, semflg, settings::validation());
-        trace::result(&Call::Semget { key, nsems, semflg }, &result, "-1", |&id| {
-            Value::Int(id.into())
+        let validation = settings::validation();
+        let (result, made) = get_and_whether_made(key, semflg, |flags| {
+            rshm_compat::semget(key, nsems, flags, validation)
         });
+        let call = Call::Semget { key, nsems, semflg };
+        trace::result(&call, &result, "-1", |&id| Value::Int(id.into()));
+        if let (true, Ok(id)) = (made, &result) {
+            leaks::created(
+                Kind::SemaphoreSet,
+                *id,
+                Key::from_raw(key),
+                Some(true),
+                &call,
+            );
+        }
         result
     })
 }
@@ -88,10 +129,21 @@ pub extern "C" fn semctl(semid: c_int, semnum: c_int, cmd: c_int, arg: usize) ->
 #[no_mangle]
 pub extern "C" fn msgget(key: key_t, msgflg: c_int) -> c_int {
     errno_call(-1, || {
-        let result = rshm_compat::msgget(key, msgflg, settings::validation());
-        trace::result(&Call::Msgget { key, msgflg }, &result, "-1", |&id| {
-            Value::Int(id.into())
+        let validation = settings::validation();
+        let (result, made) = get_and_whether_made(key, msgflg, |flags| {
+            rshm_compat::msgget(key, flags, validation)
         });
+        let call = Call::Msgget { key, msgflg };
+        trace::result(&call, &result, "-1", |&id| Value::Int(id.into()));
+        if let (true, Ok(id)) = (made, &result) {
+            leaks::created(
+                Kind::MessageQueue,
+                *id,
+                Key::from_raw(key),
+                Some(true),
+                &call,
+            );
+        }
         result
     })
 }

@@ -7,8 +7,9 @@
  *   strict  msgget with IPC_NOWAIT (an undefined flag for msgget): prints
  *           the result and errno (RSHM_STRICT=1 refuses it with EINVAL).
  *   leak    makes a keyed set (key 0x5253ee11, IPC_CREAT|IPC_EXCL), a private
- *           queue, opens an existing keyed queue (made by "clean" before: not
- *           its own), removes nothing.
+ *           queue and a keyed queue with IPC_CREAT alone (key 0x5253ee14, new),
+ *           opens an existing keyed queue with IPC_CREAT (0x5253ee12, made by
+ *           "clean" before: not its own), removes nothing.
  *   clean   makes the keyed queue 0x5253ee12 that "leak" opens, and a set and
  *           a queue that it removes. */
 #define _GNU_SOURCE
@@ -63,7 +64,8 @@ int main(int argc, char **argv) {
         int set = semget(0x5253ee11, 1, IPC_CREAT | IPC_EXCL | 0600);
         int queue = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
         int theirs = msgget(0x5253ee12, IPC_CREAT | 0600);
-        return set >= 0 && queue >= 0 && theirs >= 0 ? 0 : 1;
+        int keyed = msgget(0x5253ee14, IPC_CREAT | 0600);
+        return set >= 0 && queue >= 0 && theirs >= 0 && keyed >= 0 ? 0 : 1;
     }
     if (strcmp(mode, "clean") == 0) {
         int keyed = msgget(0x5253ee12, IPC_CREAT | IPC_EXCL | 0600);

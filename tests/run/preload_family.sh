@@ -51,4 +51,25 @@ imports=$(nm -u "$CTESTS/family_compat" | grep -Eo '\b(rshm_)?(sem(get|op|timedo
 [ "$imports" = "rshm_msgctl rshm_msgget rshm_msgrcv rshm_msgsnd rshm_semctl rshm_semget rshm_semop rshm_semtimedop " ] \
     || fail "through rshm_compat.h the program imports: $imports"
 
-echo "preload-family: ipcmk/ipcrm taken over, everyday use as with glibc, one trace line per call, strict list, rshm_compat.h: all passed"
+# 5. RSHM_LEAK_CHECK: the sets and queues a program made and left are reported, one line
+#    each (made with IPC_PRIVATE, IPC_CREAT|IPC_EXCL, or IPC_CREAT on a new key); a queue
+#    it only opened (made before by another program) is not, nor is anything a program
+#    removed, and a program that leaked nothing says nothing.
+mkdir -p runs
+leakcheck() { LD_PRELOAD=$PRELOAD RSHM_LEAK_CHECK=1 TMPDIR=$work/runs "$@"; }
+leakcheck "$CTESTS/preload_family" use > out 2> err || fail "family use, leak-checked"
+[ ! -s err ] || fail "a program that removed its set and queue printed something"
+"$CTESTS/preload_family" clean > out 2> err || fail "family clean"
+leakcheck "$CTESTS/preload_family" leak > out 2> err || fail "family leak, leak-checked"
+grep -q '^rshm\[[0-9]*\]: leak: semaphore set [0-9]* (key 0x5253ee11) made by semget(key=0x5253ee11, nsems=1, flags=IPC_CREAT|IPC_EXCL|0600) in process [0-9]* was not removed$' err \
+    || fail "the set left behind was not reported"
+grep -q '^rshm\[[0-9]*\]: leak: message queue [0-9]* (key 0x00000000) made by msgget(key=0x00000000, flags=IPC_CREAT|0600) in process [0-9]* was not removed$' err \
+    || fail "the private queue left behind was not reported"
+grep -q '^rshm\[[0-9]*\]: leak: message queue [0-9]* (key 0x5253ee14) made by msgget(key=0x5253ee14, flags=IPC_CREAT|0600) in process' err \
+    || fail "the queue made with IPC_CREAT alone was not reported"
+! grep -q '0x5253ee12' err || fail "a queue the program only opened was reported"
+[ "$(wc -l < err)" -eq 3 ] || fail "want three leak lines and nothing else"
+ipcrm -a
+[ -z "$(ls runs)" ] || fail "the leak check left its run directory"
+
+echo "preload-family: ipcmk/ipcrm taken over, everyday use as with glibc, one trace line per call, strict list, rshm_compat.h, leak check of sets and queues: all passed"
