@@ -13,8 +13,11 @@
 #   <!-- snippet: declarations -->   declarations at file scope, after the same
 #                                    headers, and an empty main()
 #   <!-- snippet: c-only -- WHY -->  a C block that is not valid C++, and why
+#   <!-- snippet: illustrative -- WHY --> a ```sh or ```rust block that is not run
+#                                    (docs_commands.sh and docs_rust.sh run the others)
 # Words combine: <!-- snippet: body c-only -- WHY -->. Compiler messages point
-# at the Markdown file and line (#line).
+# at the Markdown file and line (#line). A file with body or declarations snippets
+# links to TESTING.md#snippets-in-the-docs, so that readers see how they are wrapped.
 set -eu
 : "${CC:=cc}" "${CXX:=c++}" "${CFLAGS:=-O2 -g}"
 [ $# -ge 2 ] || { echo "usage: docs.sh LIBDIR FILE..."; exit 2; }
@@ -42,7 +45,10 @@ PRELUDE
 # says, and lists "SOURCE LANGUAGE C_ONLY FILE:LINE" in $out/list.
 awk -v out="$out" '
 function fail(message) { printf "docs: %s:%d: %s\n", FILENAME, FNR, message > "/dev/stderr"; failed = 1 }
-FNR == 1 { if (fence != "") fail("the previous file ends inside a fence"); fence = ""; marker = ""; marker_line = 0 }
+function wrapped_note() { if (wrapped && !noted) printf "docs: %s: its body or declarations snippets need a visible link to TESTING.md#snippets-in-the-docs, which says how they are wrapped\n", previous > "/dev/stderr"; if (wrapped && !noted) failed = 1 }
+FNR == 1 { if (fence != "") fail("the previous file ends inside a fence"); fence = ""; marker = ""; marker_line = 0
+           wrapped_note(); wrapped = 0; noted = (FILENAME ~ /TESTING\.md$/); previous = FILENAME }
+/TESTING\.md#snippets-in-the-docs/ { noted = 1 }
 fence != "" && /^[ \t]*```[ \t]*$/ {
     if (src != "") {
         if (kind == "body") print "return 0;\n}" > src
@@ -66,12 +72,13 @@ fence != "" { if (src != "") { line = $0; sub("^" indent, "", line); print line 
     }
     marker_line = 0
     if (lang != "c" && lang != "cpp") {
-        if (words != "") fail("a snippet marker before a ```" lang " block")
+        if (words != "" && words !~ /^illustrative -- ./) fail("before a ```" lang " block, the only marker is <!-- snippet: illustrative -- WHY -->")
         next
     }
     reason = ""
     if (index(words, " -- ")) { reason = substr(words, index(words, " -- ") + 4); words = substr(words, 1, index(words, " -- ") - 1) }
     kind = "program"; c_only = "no"
+    if (words ~ /(^| )(body|declarations)( |$)/) wrapped = 1
     n = split(words, word, /[ \t]+/)
     for (i = 1; i <= n; i++) {
         if (word[i] == "body" || word[i] == "declarations") kind = word[i]
@@ -89,7 +96,7 @@ fence != "" { if (src != "") { line = $0; sub("^" indent, "", line); print line 
     next
 }
 marker_line != 0 && marker_line == FNR - 1 { fail("a snippet marker must be the line right before a ```c or ```cpp fence"); marker_line = 0 }
-END { if (fence != "") fail("a fence is not closed"); exit failed }
+END { if (fence != "") fail("a fence is not closed"); wrapped_note(); exit failed }
 ' "$@"
 [ -s "$out/list" ] || { echo "docs: no C or C++ snippet found in $*"; exit 1; }
 

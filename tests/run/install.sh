@@ -21,7 +21,7 @@ soname=$(readelf -d "$real" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 # lead to librshm and the preload's to the preload. Were they to share one, every program
 # linked with -lrshm would get its libc calls replaced after the next ldconfig.
 soname_of() { readelf -d "$1" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p'; }
-exports() { nm -D --defined-only "$1" | awk '{ print $3 }'; }
+exports() { nm -D --defined-only "$1" | awk '{ sub(/@.*/, "", $3); print $3 }'; }  # names without their version
 mkdir "$work/ld" && cp -P "$lib"/*.so* "$work/ld/"
 ldconfig -n "$work/ld"
 [ "$(soname_of "$work/ld/$soname")" = "$soname" ] && exports "$work/ld/$soname" | grep -qx rshm_version \
@@ -62,6 +62,10 @@ readelf -d app_shared | grep -q "NEEDED.*\[$soname\]" || fail "the app does not 
 ${CC:-cc} app.c $(pkg-config --cflags rshm) "$lib/librshm.a" $(pkg-config --static --libs rshm | sed 's/-lrshm\b//') -o app_static
 ./app_static | grep -q "^installed" || fail "the static build does not run"
 ! readelf -d app_static | grep -q librshm || fail "the static build still needs librshm.so"
+# Static in one line, as docs/c-api.md prints it: rshm-static.pc.
+${CC:-cc} app.c $(pkg-config --cflags --libs rshm-static) -o app_static_pc
+./app_static_pc | grep -q "^installed" || fail "the rshm-static.pc build does not run"
+! readelf -d app_static_pc | grep -q librshm || fail "the rshm-static.pc build still needs librshm.so"
 # The compat header from the installed include directory.
 printf '#include <stdio.h>\n#include <sys/shm.h>\nint main(void){int id=shmget(IPC_PRIVATE,1,IPC_CREAT|0600);return shmctl(id,IPC_RMID,NULL);}\n' > legacy.c
 ${CC:-cc} -include rshm_compat.h legacy.c $(pkg-config --cflags --libs rshm) -Wl,-rpath,"$lib" -o legacy
@@ -79,7 +83,7 @@ LD_PRELOAD="$lib/librshm_preload.so" RSHM_TRACE=1 ./plain 2>&1 | grep -q "shmget
 # ---- the C++ header, the CMake package and the license texts (docs/cpp.md) ----
 # cpp.sh, cmake.sh and c89.sh build against them; here: each is installed, and make uninstall
 # removes them and their folders (the checks below).
-for file in include/rshm/rshm.hpp lib/cmake/rshm/rshmConfig.cmake lib/cmake/rshm/rshmConfigVersion.cmake \
+for file in include/rshm/rshm.hpp lib/pkgconfig/rshm-static.pc lib/cmake/rshm/rshmConfig.cmake lib/cmake/rshm/rshmConfigVersion.cmake \
             lib/cmake/rshm/rshmTargets.cmake share/doc/rshm/LICENSE-MIT share/doc/rshm/LICENSE-APACHE; do
     [ -s "$PREFIX_DIR/$file" ] || fail "make install did not install $file"
 done

@@ -311,7 +311,7 @@ fn by_pids(
         return (
             Class::Unknown,
             format!(
-                "{not_in_use}, and {unknown} may not be inspected by this user: kept, as it may still run{extra}"
+                "{not_in_use}, and whether {unknown} still runs cannot be told (its /proc entry is hidden from this user, or this /proc is another PID namespace's): kept, as it may still run{extra}"
             ),
         );
     }
