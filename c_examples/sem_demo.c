@@ -44,11 +44,12 @@ static int writer(void) {
 
 static int reader(void) {
     rshm_options opts = options(RSHM_READ_ONLY);
+    rshm_options sem_opts = options(0); /* RSHM_READ_ONLY is for segments: a semaphore refuses it */
     rshm_segment *seg;
     rshm_sem *ready;
     char text[SHM_SIZE];
     if (rshm_open(&opts, &seg) != RSHM_OK) return fail("reader");
-    if (rshm_sem_open(&opts, 0, &ready) != RSHM_OK) return fail("reader");
+    if (rshm_sem_open(&sem_opts, 0, &ready) != RSHM_OK) return fail("reader");
     if (rshm_sem_wait(ready, 10000) != RSHM_OK) return fail("reader");
     if (rshm_read_str(seg, 0, text, sizeof text) != RSHM_OK) return fail("reader");
     printf("Data read from shared memory: %s\n", text);

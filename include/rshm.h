@@ -117,12 +117,18 @@ typedef enum rshm_status {
   /**
    * The segment does not hold what the call expects (not a channel, a damaged one, no mutex there).
    */
-  RSHM_ERR_CORRUPT = 21
+  RSHM_ERR_CORRUPT = 21,
+  /**
+   * A broadcast receiver fell more than its ring behind the sender: messages were lost (see rshm_channel_missed); nothing was consumed, and the next call returns the oldest message still in the ring.
+   */
+  RSHM_ERR_LAGGED = 22
 } rshm_status;
 
 
 /**
- * The bytes a channel's header takes before its ring.
+ * The bytes a (pair) channel's header takes before its ring. A many-senders
+ * channel takes 192 bytes, plus 192 and a ring per sender slot; a broadcast
+ * channel 256 bytes, plus 64 per receiver slot, plus its ring.
  */
 #define RSHM_CHANNEL_HEADER_SIZE 320
 
@@ -186,6 +192,18 @@ typedef enum rshm_status {
  * memory or huge pages is RSHM_ERR_NO_MEMORY, never a SIGBUS later.
  */
 #define RSHM_PREFAULT (1 << 7)
+
+/**
+ * rshm_options.flags, rshm_channel_create: up to max_peers senders, one
+ * receiver (rshm_channel_open: expect that shape; omitted, any shape opens).
+ */
+#define RSHM_CHANNEL_MANY_SENDERS (1 << 8)
+
+/**
+ * rshm_options.flags, rshm_channel_create: one sender, up to max_peers
+ * receivers (rshm_channel_open: expect that shape; omitted, any shape opens).
+ */
+#define RSHM_CHANNEL_BROADCAST (1 << 9)
 
 /**
  * A channel end (opaque). Made by rshm_channel_create or _open, freed by
@@ -253,6 +271,12 @@ typedef struct rshm_options {
    * With RSHM_BY_ID: the id of the existing segment to open.
    */
   int id;
+  /**
+   * rshm_channel_create with RSHM_CHANNEL_MANY_SENDERS or
+   * RSHM_CHANNEL_BROADCAST: the most senders (or receivers) the channel
+   * takes, at most 1024; 0 means 64. Every other call refuses a non-zero value.
+   */
+  unsigned int max_peers;
 } rshm_options;
 
 /**
@@ -328,6 +352,12 @@ extern "C" {
  * capacity - 8 bytes) in a new segment for the key `opts` names (always
  * created exclusively; size is ignored), and opens its `role` end
  * (RSHM_CHANNEL_SENDER or RSHM_CHANNEL_RECEIVER). On failure `*out` is NULL.
+ * With RSHM_CHANNEL_MANY_SENDERS in opts->flags: up to opts->max_peers
+ * (0: 64) senders, each with a ring of `capacity` bytes, one receiver. With
+ * RSHM_CHANNEL_BROADCAST: one sender, up to max_peers receivers, one ring of
+ * `capacity` bytes (at least 64; messages up to half of it, less 16).
+ * Flags other than these, RSHM_REMOVE_ON_CLOSE and RSHM_VERIFY_OWNER are
+ * refused (RSHM_ERR_INVALID_ARGUMENT), and so are both shapes together.
  */
 rshm_status rshm_channel_create(const struct rshm_options *opts,
                                 size_t capacity,
@@ -337,13 +367,18 @@ rshm_status rshm_channel_create(const struct rshm_options *opts,
 /**
  * Opens the `role` end of the channel in the segment `opts` names, after
  * checking its layout (RSHM_ERR_CORRUPT for a segment that is not a sound
- * channel). RSHM_ERR_EXISTS if a live process holds that end already.
+ * channel). RSHM_ERR_EXISTS if a live process holds that end already; for
+ * the many end of a many-party channel, RSHM_ERR_NO_SPACE when all its
+ * max_peers slots are held. The shape is read from the segment: a shape
+ * flag given must match it (RSHM_ERR_INVALID_ARGUMENT naming the shape).
  */
 rshm_status rshm_channel_open(const struct rshm_options *opts, int role, struct rshm_channel **out);
 
 /**
  * Sends `len` bytes from `msg`, waiting for room at most `timeout_ms`.
- * RSHM_ERR_PEER_DIED or RSHM_ERR_CLOSED when the receiver is gone.
+ * RSHM_ERR_PEER_DIED or RSHM_ERR_CLOSED when the receiver is gone. A
+ * broadcast sender never waits and never fails for its receivers: a message
+ * a receiver has not read yet is overwritten once the ring is full.
  */
 rshm_status rshm_channel_send(struct rshm_channel *ch,
                               const void *msg,
@@ -359,7 +394,11 @@ rshm_status rshm_channel_try_send(struct rshm_channel *ch, const void *msg, size
  * Receives the next message into `buf` (`cap` bytes) and stores its length
  * in `*len`, waiting at most `timeout_ms`. A message longer than `cap` stays
  * in the channel: RSHM_ERR_OUT_OF_BOUNDS with its length in `*len`.
- * RSHM_ERR_CLOSED (or RSHM_ERR_PEER_DIED) once the sender is gone and every message is read.
+ * RSHM_ERR_CLOSED (or RSHM_ERR_PEER_DIED) once the sender is gone and every message is read
+ * (many senders: once one has opened, none remains, and every ring is read).
+ * A broadcast receiver a ring behind gets RSHM_ERR_LAGGED (nothing consumed,
+ * `*len` 0; see rshm_channel_missed); the next call returns the oldest
+ * message still in the ring.
  */
 rshm_status rshm_channel_recv(struct rshm_channel *ch,
                               void *buf,
@@ -412,13 +451,23 @@ rshm_status rshm_channel_peek(struct rshm_channel *ch,
 
 /**
  * Takes the lent message off the ring (its bytes are no longer yours).
- * RSHM_ERR_INVALID_ARGUMENT when no message is lent.
+ * RSHM_ERR_INVALID_ARGUMENT when no message is lent. A broadcast receiver
+ * gets RSHM_ERR_LAGGED if the sender may have overwritten the message while
+ * it was lent: what was read of it is not the message.
  */
 rshm_status rshm_channel_release(struct rshm_channel *ch);
 
 /**
+ * Messages this broadcast receiver lost by falling a ring behind the sender
+ * (each loss reported once as RSHM_ERR_LAGGED), cumulative since it
+ * opened; 0 for every other end, and for NULL.
+ */
+uint64_t rshm_channel_missed(const struct rshm_channel *ch);
+
+/**
  * The largest message rshm_channel_reserve lends (half the ring, less the
- * 8-byte length word, and at most 4 GiB - 1), or 0 for NULL.
+ * 8-byte length word, and at most 4 GiB - 1; a broadcast record's header is
+ * 16 bytes), or 0 for NULL and for the receiving end of a many-party channel.
  */
 size_t rshm_channel_max_reservation(const struct rshm_channel *ch);
 
@@ -810,6 +859,6 @@ uint32_t rshm_version_number(void);
  * rshm_options with every option unset, in this layout:
  * `rshm_options opts = RSHM_OPTIONS_INIT;`, then set fields by name.
  */
-#define RSHM_OPTIONS_INIT { sizeof(rshm_options), NULL, 0, 0, 0, 0, 0, 0 }
+#define RSHM_OPTIONS_INIT { sizeof(rshm_options), NULL, 0, 0, 0, 0, 0, 0, 0 }
 
 #endif  /* RSHM_H */

@@ -324,6 +324,15 @@ public:
     options &huge_pages(bool on = true) noexcept { return flag(RSHM_HUGE_PAGES, on); }
     // Populates the pages at open (RSHM_PREFAULT), so that first touches cost nothing later.
     options &prefault(bool on = true) noexcept { return flag(RSHM_PREFAULT, on); }
+    // channel::create: up to max_peers senders, one receiver (channel::open: expect that shape).
+    options &many_senders(bool on = true) noexcept { return flag(RSHM_CHANNEL_MANY_SENDERS, on); }
+    // channel::create: one sender, up to max_peers receivers (channel::open: expect that shape).
+    options &broadcast(bool on = true) noexcept { return flag(RSHM_CHANNEL_BROADCAST, on); }
+    // channel::create of a many-party channel: its most senders or receivers (0: 64).
+    options &max_peers(unsigned int peers) noexcept {
+        raw_.max_peers = peers;
+        return *this;
+    }
 
     // The C struct; its path points into this object (valid while it lives unchanged).
     rshm_options c_options() const noexcept {
@@ -971,10 +980,15 @@ public:
     std::span<const std::byte> bytes() const noexcept { return {static_cast<const std::byte *>(data_), size_}; }
 #endif
     // Takes the message off the ring now; the guard is then empty.
-    void release() noexcept {
-        if (ch_ != nullptr) rshm_channel_release(std::exchange(ch_, nullptr));
+    void release() noexcept { (void)release(nothrow); }
+    // The same, with the status: RSHM_ERR_LAGGED if a broadcast sender may have overwritten
+    // the message while it was lent (what was read of it is not the message).
+    result<void> release(nothrow_t) noexcept {
+        rshm_status st = RSHM_OK;
+        if (ch_ != nullptr) st = rshm_channel_release(std::exchange(ch_, nullptr));
         data_ = nullptr;
         size_ = 0;
+        return detail::status(st);
     }
 
 private:
@@ -1042,6 +1056,10 @@ public:
     explicit operator bool() const noexcept { return is_open(); }
     // The ring's size in bytes (the largest message is 8 less).
     std::size_t capacity() const noexcept { return rshm_channel_capacity(handle_); }
+    // A broadcast receiver: the messages it lost by falling a ring behind, since it opened
+    // (0 for every other end). The plain receive forms step past RSHM_ERR_LAGGED to the
+    // oldest message still in the ring; the nothrow forms return it.
+    std::uint64_t missed() const noexcept { return rshm_channel_missed(handle_); }
     // Removes the channel's segment (IPC_RMID); its memory goes when both ends have closed.
 #if RSHM_HPP_EXCEPTIONS
     void remove() { detail::check(rshm_channel_remove(handle_)); }
@@ -1122,14 +1140,16 @@ public:
     // RSHM_ERR_CLOSED).
 #if RSHM_HPP_EXCEPTIONS
     [[nodiscard]] std::optional<std::size_t> recv(void *buf, std::size_t cap) {
-        return received(recv_ms(buf, cap, -1));
+        return received(past_lagged([&] { return recv_ms(buf, cap, -1); }));
     }
 #endif
     result<std::size_t> recv(void *buf, std::size_t cap, nothrow_t) noexcept { return recv_ms(buf, cap, -1); }
     // Receives a message if one is there now: empty if not, or if closed() (nothrow form:
     // RSHM_ERR_WOULD_BLOCK or RSHM_ERR_CLOSED).
 #if RSHM_HPP_EXCEPTIONS
-    [[nodiscard]] std::optional<std::size_t> try_recv(void *buf, std::size_t cap) { return received(recv_ms(buf, cap, 0)); }
+    [[nodiscard]] std::optional<std::size_t> try_recv(void *buf, std::size_t cap) {
+        return received(past_lagged([&] { return recv_ms(buf, cap, 0); }));
+    }
 #endif
     result<std::size_t> try_recv(void *buf, std::size_t cap, nothrow_t) noexcept { return recv_ms(buf, cap, 0); }
     // Receives, waiting at most `timeout`: empty if nothing came, or if closed() (nothrow
@@ -1138,7 +1158,7 @@ public:
     template <class Rep, class Period>
     [[nodiscard]] std::optional<std::size_t> try_recv_for(void *buf, std::size_t cap,
                                                           const std::chrono::duration<Rep, Period> &timeout) {
-        return received(recv_ms(buf, cap, detail::timeout_ms(timeout)));
+        return received(past_lagged([&] { return recv_ms(buf, cap, detail::timeout_ms(timeout)); }));
     }
 #endif
     template <class Rep, class Period>
@@ -1209,13 +1229,13 @@ public:
     // sender closed the channel and every message is read (nothrow form: RSHM_ERR_CLOSED).
     // A message longer than half the ring cannot be lent (RSHM_ERR_OUT_OF_BOUNDS): recv it.
 #if RSHM_HPP_EXCEPTIONS
-    [[nodiscard]] lent_message peek() { return lent(peek_ms(-1)); }
+    [[nodiscard]] lent_message peek() { return lent(past_lagged([&] { return peek_ms(-1); })); }
     // An empty guard if no message is there now (or closed()).
-    [[nodiscard]] lent_message try_peek() { return lent(peek_ms(0)); }
+    [[nodiscard]] lent_message try_peek() { return lent(past_lagged([&] { return peek_ms(0); })); }
     // An empty guard if none came within `timeout` (or closed()).
     template <class Rep, class Period>
     [[nodiscard]] lent_message try_peek_for(const std::chrono::duration<Rep, Period> &timeout) {
-        return lent(peek_ms(detail::timeout_ms(timeout)));
+        return lent(past_lagged([&] { return peek_ms(detail::timeout_ms(timeout)); }));
     }
 #endif
     result<lent_message> peek(nothrow_t) noexcept { return peek_ms(-1); }
@@ -1253,6 +1273,14 @@ private:
         return len;
     }
 #if RSHM_HPP_EXCEPTIONS
+    // Calls `again` until it answers something other than RSHM_ERR_LAGGED (a lapped
+    // broadcast receiver: each call after one resumes at the oldest message in the ring).
+    template <class F>
+    static auto past_lagged(F again) -> decltype(again()) {
+        auto got = again();
+        while (got.status() == RSHM_ERR_LAGGED) got = again();
+        return got;
+    }
     static bool sent(rshm_status st) {
         if (st == RSHM_ERR_TIMEOUT || st == RSHM_ERR_WOULD_BLOCK) return false;
         detail::check(st);

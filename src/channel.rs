@@ -1,5 +1,7 @@
-//! `rshm_channel_*`: single-producer single-consumer message channels in a
-//! segment. Timeouts are in milliseconds: negative waits forever, 0 does not wait.
+//! `rshm_channel_*`: message channels in a segment: a pair (single producer,
+//! single consumer), many senders to one receiver (RSHM_CHANNEL_MANY_SENDERS),
+//! or one sender to many receivers (RSHM_CHANNEL_BROADCAST). Timeouts are in
+//! milliseconds: negative waits forever, 0 does not wait.
 
 use crate::boundary::{arg, arg_mut, close_export, new_handle_export, require, status_export};
 use crate::options::{channel_options, rshm_options};
@@ -9,7 +11,9 @@ use libc::{c_int, c_long, c_void};
 use rshm::{msg, Channel, Error, ErrorKind, Role};
 use std::mem::MaybeUninit;
 
-/// The bytes a channel's header takes before its ring.
+/// The bytes a (pair) channel's header takes before its ring. A many-senders
+/// channel takes 192 bytes, plus 192 and a ring per sender slot; a broadcast
+/// channel 256 bytes, plus 64 per receiver slot, plus its ring.
 pub const RSHM_CHANNEL_HEADER_SIZE: usize = 320;
 const _: () = assert!(RSHM_CHANNEL_HEADER_SIZE == rshm::CHANNEL_HEADER_SIZE);
 /// rshm_channel_create/open: this end sends.
@@ -50,6 +54,12 @@ fn channel<'a>(ch: *mut rshm_channel) -> rshm::Result<&'a mut Channel> {
 /// capacity - 8 bytes) in a new segment for the key `opts` names (always
 /// created exclusively; size is ignored), and opens its `role` end
 /// (RSHM_CHANNEL_SENDER or RSHM_CHANNEL_RECEIVER). On failure `*out` is NULL.
+/// With RSHM_CHANNEL_MANY_SENDERS in opts->flags: up to opts->max_peers
+/// (0: 64) senders, each with a ring of `capacity` bytes, one receiver. With
+/// RSHM_CHANNEL_BROADCAST: one sender, up to max_peers receivers, one ring of
+/// `capacity` bytes (at least 64; messages up to half of it, less 16).
+/// Flags other than these, RSHM_REMOVE_ON_CLOSE and RSHM_VERIFY_OWNER are
+/// refused (RSHM_ERR_INVALID_ARGUMENT), and so are both shapes together.
 #[no_mangle]
 pub extern "C" fn rshm_channel_create(
     opts: *const rshm_options,
@@ -59,7 +69,7 @@ pub extern "C" fn rshm_channel_create(
 ) -> rshm_status {
     new_handle_export("rshm_channel_create", out, || {
         let role = self::role(role)?;
-        let options = channel_options(opts)?;
+        let options = channel_options(opts, true)?;
         Ok(rshm_channel {
             channel: Channel::create(&options, capacity, role)?,
         })
@@ -68,7 +78,10 @@ pub extern "C" fn rshm_channel_create(
 
 /// Opens the `role` end of the channel in the segment `opts` names, after
 /// checking its layout (RSHM_ERR_CORRUPT for a segment that is not a sound
-/// channel). RSHM_ERR_EXISTS if a live process holds that end already.
+/// channel). RSHM_ERR_EXISTS if a live process holds that end already; for
+/// the many end of a many-party channel, RSHM_ERR_NO_SPACE when all its
+/// max_peers slots are held. The shape is read from the segment: a shape
+/// flag given must match it (RSHM_ERR_INVALID_ARGUMENT naming the shape).
 #[no_mangle]
 pub extern "C" fn rshm_channel_open(
     opts: *const rshm_options,
@@ -77,7 +90,7 @@ pub extern "C" fn rshm_channel_open(
 ) -> rshm_status {
     new_handle_export("rshm_channel_open", out, || {
         let role = self::role(role)?;
-        let options = channel_options(opts)?;
+        let options = channel_options(opts, false)?;
         Ok(rshm_channel {
             channel: Channel::open(&options, role)?,
         })
@@ -85,7 +98,9 @@ pub extern "C" fn rshm_channel_open(
 }
 
 /// Sends `len` bytes from `msg`, waiting for room at most `timeout_ms`.
-/// RSHM_ERR_PEER_DIED or RSHM_ERR_CLOSED when the receiver is gone.
+/// RSHM_ERR_PEER_DIED or RSHM_ERR_CLOSED when the receiver is gone. A
+/// broadcast sender never waits and never fails for its receivers: a message
+/// a receiver has not read yet is overwritten once the ring is full.
 #[no_mangle]
 pub extern "C" fn rshm_channel_send(
     ch: *mut rshm_channel,
@@ -115,7 +130,11 @@ pub extern "C" fn rshm_channel_try_send(
 /// Receives the next message into `buf` (`cap` bytes) and stores its length
 /// in `*len`, waiting at most `timeout_ms`. A message longer than `cap` stays
 /// in the channel: RSHM_ERR_OUT_OF_BOUNDS with its length in `*len`.
-/// RSHM_ERR_CLOSED (or RSHM_ERR_PEER_DIED) once the sender is gone and every message is read.
+/// RSHM_ERR_CLOSED (or RSHM_ERR_PEER_DIED) once the sender is gone and every message is read
+/// (many senders: once one has opened, none remains, and every ring is read).
+/// A broadcast receiver a ring behind gets RSHM_ERR_LAGGED (nothing consumed,
+/// `*len` 0; see rshm_channel_missed); the next call returns the oldest
+/// message still in the ring.
 #[no_mangle]
 pub extern "C" fn rshm_channel_recv(
     ch: *mut rshm_channel,
@@ -230,14 +249,27 @@ pub extern "C" fn rshm_channel_peek(
 }
 
 /// Takes the lent message off the ring (its bytes are no longer yours).
-/// RSHM_ERR_INVALID_ARGUMENT when no message is lent.
+/// RSHM_ERR_INVALID_ARGUMENT when no message is lent. A broadcast receiver
+/// gets RSHM_ERR_LAGGED if the sender may have overwritten the message while
+/// it was lent: what was read of it is not the message.
 #[no_mangle]
 pub extern "C" fn rshm_channel_release(ch: *mut rshm_channel) -> rshm_status {
     status_export("rshm_channel_release", || channel(ch)?.release())
 }
 
+/// Messages this broadcast receiver lost by falling a ring behind the sender
+/// (each loss reported once as RSHM_ERR_LAGGED), cumulative since it
+/// opened; 0 for every other end, and for NULL.
+#[no_mangle]
+pub extern "C" fn rshm_channel_missed(ch: *const rshm_channel) -> u64 {
+    crate::boundary::errno_export("rshm_channel_missed", 0, || {
+        arg(ch, "ch").map(|ch| ch.channel.missed())
+    })
+}
+
 /// The largest message rshm_channel_reserve lends (half the ring, less the
-/// 8-byte length word, and at most 4 GiB - 1), or 0 for NULL.
+/// 8-byte length word, and at most 4 GiB - 1; a broadcast record's header is
+/// 16 bytes), or 0 for NULL and for the receiving end of a many-party channel.
 #[no_mangle]
 pub extern "C" fn rshm_channel_max_reservation(ch: *const rshm_channel) -> usize {
     crate::boundary::errno_export("rshm_channel_max_reservation", 0, || {

@@ -36,8 +36,39 @@ pub const RSHM_BY_ID: c_uint = 1 << 6;
 /// _READ when read-only), so first touches later cost nothing; a shortage of
 /// memory or huge pages is RSHM_ERR_NO_MEMORY, never a SIGBUS later.
 pub const RSHM_PREFAULT: c_uint = 1 << 7;
+/// rshm_options.flags, rshm_channel_create: up to max_peers senders, one
+/// receiver (rshm_channel_open: expect that shape; omitted, any shape opens).
+pub const RSHM_CHANNEL_MANY_SENDERS: c_uint = 1 << 8;
+/// rshm_options.flags, rshm_channel_create: one sender, up to max_peers
+/// receivers (rshm_channel_open: expect that shape; omitted, any shape opens).
+pub const RSHM_CHANNEL_BROADCAST: c_uint = 1 << 9;
 
-const ALL_FLAGS: c_uint = RSHM_CREATE
+/// Every flag, with its name as messages show it.
+const FLAG_NAMES: [(c_uint, &str); 10] = [
+    (RSHM_CREATE, "RSHM_CREATE"),
+    (RSHM_EXCLUSIVE, "RSHM_EXCLUSIVE"),
+    (RSHM_READ_ONLY, "RSHM_READ_ONLY"),
+    (RSHM_REMOVE_ON_CLOSE, "RSHM_REMOVE_ON_CLOSE"),
+    (RSHM_VERIFY_OWNER, "RSHM_VERIFY_OWNER"),
+    (RSHM_HUGE_PAGES, "RSHM_HUGE_PAGES"),
+    (RSHM_BY_ID, "RSHM_BY_ID"),
+    (RSHM_PREFAULT, "RSHM_PREFAULT"),
+    (RSHM_CHANNEL_MANY_SENDERS, "RSHM_CHANNEL_MANY_SENDERS"),
+    (RSHM_CHANNEL_BROADCAST, "RSHM_CHANNEL_BROADCAST"),
+];
+
+const ALL_FLAGS: c_uint = {
+    let mut all = 0;
+    let mut i = 0;
+    while i < FLAG_NAMES.len() {
+        all |= FLAG_NAMES[i].0;
+        i += 1;
+    }
+    all
+};
+
+/// The flags a segment (rshm_open) takes.
+const SEGMENT_FLAGS: c_uint = RSHM_CREATE
     | RSHM_EXCLUSIVE
     | RSHM_READ_ONLY
     | RSHM_REMOVE_ON_CLOSE
@@ -45,6 +76,14 @@ const ALL_FLAGS: c_uint = RSHM_CREATE
     | RSHM_HUGE_PAGES
     | RSHM_BY_ID
     | RSHM_PREFAULT;
+/// The flags a semaphore set (rshm_sem_open) takes.
+pub(crate) const SEMAPHORE_FLAGS: c_uint = RSHM_CREATE | RSHM_EXCLUSIVE | RSHM_VERIFY_OWNER;
+/// What a message queue takes (rshm_queue_open): the same as a semaphore set.
+const QUEUE_FLAGS: c_uint = RSHM_CREATE | RSHM_EXCLUSIVE | RSHM_VERIFY_OWNER;
+/// The flags a channel takes (rshm_channel_create and _open): it is created by
+/// its own call, always exclusively, and both ends write its segment.
+const CHANNEL_FLAGS: c_uint =
+    RSHM_REMOVE_ON_CLOSE | RSHM_VERIFY_OWNER | RSHM_CHANNEL_MANY_SENDERS | RSHM_CHANNEL_BROADCAST;
 
 /// What to open. Start from `RSHM_OPTIONS_INIT` (or rshm_options_init, or
 /// zero it: a zeroed struct is this layout), set the fields you need by
@@ -72,6 +111,10 @@ pub struct rshm_options {
     pub flags: c_uint,
     /// With RSHM_BY_ID: the id of the existing segment to open.
     pub id: c_int,
+    /// rshm_channel_create with RSHM_CHANNEL_MANY_SENDERS or
+    /// RSHM_CHANNEL_BROADCAST: the most senders (or receivers) the channel
+    /// takes, at most 1024; 0 means 64. Every other call refuses a non-zero value.
+    pub max_peers: c_uint,
 }
 
 /// The smallest layout a caller may have been built with: the fields up to
@@ -92,6 +135,7 @@ impl rshm_options {
         mode: 0,
         flags: 0,
         id: 0,
+        max_peers: 0,
     };
 }
 
@@ -169,15 +213,37 @@ impl Common {
         self.opts.flags & flag != 0
     }
 
-    /// `InvalidArgument` if `flag` is set: it does not apply to `what`.
-    fn refuse(&self, flag: c_uint, reason: rshm::error::Message) -> Result<()> {
-        if self.has(flag) {
-            return Err(Error::new(
+    /// The one rule of what each constructor takes: `InvalidArgument` for
+    /// a flag outside `allowed` (naming the flag and `what` it does not apply
+    /// to), and for a non-zero `max_peers` unless `takes_max_peers`. Every
+    /// constructor (segments, semaphores, channels, queues) goes through here.
+    pub(crate) fn take_only(
+        &self,
+        what: &'static str,
+        allowed: c_uint,
+        takes_max_peers: bool,
+    ) -> Result<()> {
+        let invalid = |reason| {
+            Err(Error::new(
                 ErrorKind::InvalidArgument,
                 rshm::error::Call::Unnamed,
                 reason,
+            ))
+        };
+        if let Some((_, name)) = FLAG_NAMES
+            .iter()
+            .find(|(flag, _)| self.has(*flag) && allowed & flag == 0)
+        {
+            return invalid(msg!("{} does not apply to {}", *name, what));
+        }
+        if self.has(RSHM_CHANNEL_MANY_SENDERS) && self.has(RSHM_CHANNEL_BROADCAST) {
+            return invalid(msg!(
+                "RSHM_CHANNEL_MANY_SENDERS and RSHM_CHANNEL_BROADCAST together: a channel is one or the other"
             ));
         }
+        rshm::resolve_max_peers(self.opts.max_peers, takes_max_peers, || {
+            rshm::error::Call::Unnamed
+        })?;
         Ok(())
     }
 }
@@ -210,6 +276,7 @@ fn common(opts: *const rshm_options) -> Result<Common> {
 /// The options of a segment (rshm_open).
 pub(crate) fn segment_options(opts: *const rshm_options) -> Result<OpenOptions> {
     let c = common(opts)?;
+    c.take_only("a segment (rshm_open)", SEGMENT_FLAGS, false)?;
     let mut options = OpenOptions::new();
     options
         .key(c.key)
@@ -234,10 +301,7 @@ pub(crate) fn semaphore_options(
     initial: u16,
 ) -> Result<SemaphoreOptions> {
     let c = common(opts)?;
-    c.refuse(
-        RSHM_BY_ID,
-        msg!("RSHM_BY_ID opens segments: a semaphore is opened by its key"),
-    )?;
+    c.take_only("a semaphore set (rshm_sem_open)", SEMAPHORE_FLAGS, false)?;
     let mut options = SemaphoreOptions::new();
     options
         .key(c.key)
@@ -249,25 +313,26 @@ pub(crate) fn semaphore_options(
     Ok(options)
 }
 
-/// The options of a channel (rshm_channel_create and _open): it is created
-/// by its own call, so RSHM_CREATE and RSHM_EXCLUSIVE do not apply; both
-/// ends write the segment, so RSHM_READ_ONLY is refused.
-pub(crate) fn channel_options(opts: *const rshm_options) -> Result<ChannelOptions> {
+/// The options of a channel (rshm_channel_create, or _open when not
+/// `create`): see CHANNEL_FLAGS; max_peers only at a many-party create.
+pub(crate) fn channel_options(opts: *const rshm_options, create: bool) -> Result<ChannelOptions> {
     let c = common(opts)?;
-    c.refuse(
-        RSHM_READ_ONLY,
-        msg!("both ends of a channel write its segment: RSHM_READ_ONLY does not apply to channels"),
-    )?;
-    c.refuse(
-        RSHM_BY_ID,
-        msg!("RSHM_BY_ID opens segments: a channel is opened by its key"),
-    )?;
+    let many_party = c.has(RSHM_CHANNEL_MANY_SENDERS | RSHM_CHANNEL_BROADCAST);
+    let what = if create {
+        "a channel (rshm_channel_create)"
+    } else {
+        "a channel (rshm_channel_open)"
+    };
+    c.take_only(what, CHANNEL_FLAGS, create && many_party)?;
     let mut options = ChannelOptions::new();
     options
         .key(c.key)
         .mode(c.mode)
         .verify_owner(c.has(RSHM_VERIFY_OWNER))
-        .remove_on_close(c.has(RSHM_REMOVE_ON_CLOSE));
+        .remove_on_close(c.has(RSHM_REMOVE_ON_CLOSE))
+        .many_senders(c.has(RSHM_CHANNEL_MANY_SENDERS))
+        .broadcast(c.has(RSHM_CHANNEL_BROADCAST))
+        .max_peers(c.opts.max_peers);
     Ok(options)
 }
 
@@ -287,18 +352,7 @@ pub(crate) fn queue_options(opts: *const rshm_options) -> Result<QueueOptions> {
             ),
         ));
     }
-    for (flag, name) in [
-        (RSHM_READ_ONLY, "RSHM_READ_ONLY"),
-        (RSHM_REMOVE_ON_CLOSE, "RSHM_REMOVE_ON_CLOSE"),
-        (RSHM_HUGE_PAGES, "RSHM_HUGE_PAGES"),
-        (RSHM_PREFAULT, "RSHM_PREFAULT"),
-        (RSHM_BY_ID, "RSHM_BY_ID"),
-    ] {
-        c.refuse(
-            flag,
-            msg!("{} applies to segments, not to message queues", name),
-        )?;
-    }
+    c.take_only("a message queue (rshm_queue_open)", QUEUE_FLAGS, false)?;
     let mut options = QueueOptions::new();
     options
         .key(c.key)

@@ -37,13 +37,14 @@ pub mod sysv;
 pub use error::{Errno, Error, ErrorKind, Result};
 pub use flags::{AttachFlags, GetFlags, Mode, Validation};
 pub use key::Key;
+pub use options::{max_peers as resolve_max_peers, DEFAULT_MAX_PEERS, MAX_PEERS_LIMIT};
 pub use segment::attach::{detach, Attachment};
 pub use segment::control::{limits, shmctl, usage, Command, Limits, Usage};
 pub use segment::open::{OpenOptions, OpenSegment};
 pub use segment::region::Region;
 pub use segment::{Segment, SegmentInfo};
 pub use sync::channel::{
-    Channel, ChannelOptions, Peeked, Reservation, Role, CHANNEL_HEADER_SIZE,
+    Channel, ChannelOptions, Peeked, Reservation, Role, Shape, CHANNEL_HEADER_SIZE,
     RECEIVER_PROBE_INTERVAL,
 };
 pub use sync::mutex::{Mutex, LIVENESS_CHECK, MUTEX_SIZE};

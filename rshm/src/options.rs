@@ -145,3 +145,29 @@ macro_rules! object_builders {
     };
 }
 pub(crate) use object_builders;
+
+/// How many peers a many-party channel takes when `max_peers` is 0.
+pub const DEFAULT_MAX_PEERS: u32 = 64;
+/// The most peers a many-party channel takes (its slots are scanned by one process).
+pub const MAX_PEERS_LIMIT: u32 = 1024;
+
+/// The one rule for `max_peers`, for every constructor: only a many-party
+/// create (`many_party`) takes a non-zero value, which must be at most
+/// [`MAX_PEERS_LIMIT`]; 0 means [`DEFAULT_MAX_PEERS`]. The count to use, or
+/// `InvalidArgument` naming `call`.
+pub fn max_peers(requested: u32, many_party: bool, call: impl Fn() -> Call) -> Result<u32> {
+    let invalid = |reason: Message| Error::new(ErrorKind::InvalidArgument, call(), reason);
+    match requested {
+        0 => Ok(DEFAULT_MAX_PEERS),
+        _ if !many_party => Err(invalid(msg!(
+            "max_peers is {}, but only the create of a many-senders or broadcast channel takes it (0 here)",
+            requested
+        ))),
+        n if n > MAX_PEERS_LIMIT => Err(invalid(msg!(
+            "max_peers is {}, more than the {} a channel takes",
+            n,
+            MAX_PEERS_LIMIT
+        ))),
+        n => Ok(n),
+    }
+}

@@ -63,13 +63,15 @@ static void test_status_strings(void) {
                            "RSHM_ERR_READ_ONLY", "RSHM_ERR_REMOVED", "RSHM_ERR_SIZE_MISMATCH",
                            "RSHM_ERR_OWNER_MISMATCH", "RSHM_ERR_NULL_POINTER", "RSHM_ERR_PANIC", "RSHM_ERR_OS",
                            "RSHM_ERR_TIMEOUT", "RSHM_ERR_WOULD_BLOCK", "RSHM_ERR_OWNER_DIED",
-                           "RSHM_ERR_NOT_RECOVERABLE", "RSHM_ERR_PEER_DIED", "RSHM_ERR_CLOSED", "RSHM_ERR_CORRUPT"};
-    CHECK(RSHM_ERR_OS == 14 && RSHM_OK == 0 && RSHM_ERR_CORRUPT == 21, "status values are fixed");
-    for (int i = 0; i <= RSHM_ERR_CORRUPT; i++) {
+                           "RSHM_ERR_NOT_RECOVERABLE", "RSHM_ERR_PEER_DIED", "RSHM_ERR_CLOSED", "RSHM_ERR_CORRUPT",
+                           "RSHM_ERR_LAGGED"};
+    CHECK(RSHM_ERR_OS == 14 && RSHM_OK == 0 && RSHM_ERR_CORRUPT == 21 && RSHM_ERR_LAGGED == 22,
+          "status values are fixed");
+    for (int i = 0; i <= RSHM_ERR_LAGGED; i++) {
         const char *s = rshm_status_str((rshm_status)i);
         CHECK(strncmp(s, names[i], strlen(names[i])) == 0 && s[strlen(names[i])] == ':', "status %d: %s", i, s);
     }
-    int unknown[] = {-1, 22, 1000, INT32_MIN};
+    int unknown[] = {-1, 23, 1000, INT32_MIN};
     for (int i = 0; i < 4; i++)
         CHECK(strcmp(rshm_status_str((rshm_status)unknown[i]), "unknown rshm_status") == 0, "status %d", unknown[i]);
 }
@@ -264,8 +266,8 @@ static void test_invalid_opens(void) {
     open_fails("create with size 0", options(0x5253aa01, 0, RSHM_CREATE), RSHM_ERR_INVALID_ARGUMENT,
                "creating a segment needs a size above 0");
     open_fails("private without create", options(IPC_PRIVATE, 10, 0), RSHM_ERR_INVALID_ARGUMENT, "IPC_PRIVATE");
-    open_fails("undefined flag", options(IPC_PRIVATE, 10, RSHM_CREATE | 0x100), RSHM_ERR_INVALID_ARGUMENT,
-               "flags has undefined bits 0x100");
+    open_fails("undefined flag", options(IPC_PRIVATE, 10, RSHM_CREATE | 0x400), RSHM_ERR_INVALID_ARGUMENT,
+               "flags has undefined bits 0x400");
     open_fails("exclusive without create", options(0x5253aa02, 10, RSHM_EXCLUSIVE), RSHM_ERR_INVALID_ARGUMENT,
                "EXCLUSIVE needs CREATE");
     rshm_options wide = options(IPC_PRIVATE, 10, RSHM_CREATE);

@@ -683,6 +683,55 @@ void queues() {
     CHECK(thrown([&] { (void)rshm::queue::open(opts); }) == RSHM_ERR_NOT_FOUND);
 }
 
+void many_party_channels() {
+    // Many senders: two sender ends (one slot each), one receiver; every message, each sender's in order.
+    const auto many = rshm::options().key(0x52534850);
+    auto rx = rshm::channel::create(rshm::options(many).remove_on_close().many_senders().max_peers(2), 1024,
+                                    rshm::role::receiver);
+    auto a = rshm::channel::open(many, rshm::role::sender);
+    auto b = rshm::channel::open(rshm::options(many).many_senders(), rshm::role::sender);
+    CHECK(thrown([&] { (void)rshm::channel::open(many, rshm::role::sender); }) == RSHM_ERR_NO_SPACE);
+    CHECK(thrown([&] { (void)rshm::channel::open(rshm::options(many).broadcast(), rshm::role::sender); }) ==
+          RSHM_ERR_INVALID_ARGUMENT);
+    a.send("a1");
+    b.send("b1");
+    a.send("a2");
+    char buf[64];
+    std::string got;
+    for (int i = 0; i < 3; i++) {
+        auto n = rx.recv(buf, sizeof buf);
+        CHECK(n && *n == 2);
+        got += std::string(buf, 2);
+    }
+    CHECK(got.find("a1") < got.find("a2") && got.find("b1") != std::string::npos);
+    a.close();
+    b.close();
+    CHECK(!rx.try_recv_for(buf, sizeof buf, 1s) && rx.closed());
+
+    // Broadcast: the plain forms step past a lap to the oldest message; nothrow forms say LAGGED.
+    const auto cast = rshm::options().key(0x52534851);
+    auto tx = rshm::channel::create(rshm::options(cast).remove_on_close().broadcast(), 1024, rshm::role::sender);
+    auto r1 = rshm::channel::open(cast, rshm::role::receiver);
+    auto r2 = rshm::channel::open(rshm::options(cast).broadcast(), rshm::role::receiver);
+    CHECK(thrown([&] {
+              (void)rshm::channel::create(rshm::options().many_senders().broadcast(), 1024, rshm::role::sender);
+          }) == RSHM_ERR_INVALID_ARGUMENT);
+    char msg[24] = {};
+    for (unsigned i = 0; i < 100; i++) {
+        msg[0] = static_cast<char>(i);
+        tx.send(msg, sizeof msg);
+    }
+    auto n = r1.recv(buf, sizeof buf);
+    CHECK(n && *n == 24 && r1.missed() >= 75 && static_cast<unsigned char>(buf[0]) == r1.missed());
+    CHECK(r2.try_recv(buf, sizeof buf, rshm::nothrow).status() == RSHM_ERR_LAGGED);
+    CHECK(r2.missed() == r1.missed());
+    auto lent = r2.try_peek();
+    CHECK(lent && lent.size() == 24);
+    for (unsigned i = 100; i < 200; i++) tx.send(msg, sizeof msg);
+    CHECK(lent.release(rshm::nothrow).status() == RSHM_ERR_LAGGED);
+    CHECK(rx.missed() == 0 && tx.missed() == 0);
+}
+
 int main() {
     run("options_builder", options_builder);
     run("segment_access", segment_access);
@@ -696,6 +745,7 @@ int main() {
     run("channels", channels);
     run("channels_between_processes", channels_between_processes);
     run("zero_copy", zero_copy);
+    run("many_party_channels", many_party_channels);
     CHECK(std::strcmp(rshm_version(), RSHM_VERSION) == 0);
 #if defined(__SANITIZE_ADDRESS__)
     const char *sanitizers = ", ASan+UBSan";

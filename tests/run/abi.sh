@@ -109,6 +109,17 @@ added=$(comm -13 abi/symbols.txt "$now/symbols.txt")
 [ -z "$added" ] || echo "abi: added exports (compatible): $(echo $added)"
 # A macro is removed or changed when its line in the baseline has no equal now.
 changed=$(comm -23 abi/macros.txt "$now/macros.txt")
+# rshm_options grown at its end: RSHM_OPTIONS_INIT gains a 0 for each new member, which is
+# the growth struct_size makes safe (a caller built before keeps its smaller struct and size).
+if [ "$options" = grown ]; then
+    old_init=$(grep '^#define RSHM_OPTIONS_INIT ' abi/macros.txt || true)
+    new_init=$(grep '^#define RSHM_OPTIONS_INIT ' "$now/macros.txt" || true)
+    rest=${new_init#"${old_init% \}}"}
+    if [ -n "$old_init" ] && [ "$rest" != "$new_init" ] && printf '%s\n' "$rest" | grep -Eqx '(, 0)+ \}'; then
+        changed=$(printf '%s\n' "$changed" | grep -vxF "$old_init" || true)
+        echo "abi: RSHM_OPTIONS_INIT gained a 0 for each new member of rshm_options (compatible: struct_size)"
+    fi
+fi
 [ -z "$changed" ] || { echo "abi: INCOMPATIBLE: macros removed or changed (the baseline's lines):"; echo "$changed" | sed 's/^/  /'; broken=1; }
 newmacros=$(comm -13 abi/macros.txt "$now/macros.txt" | awk '{ print $2 }')
 [ -z "$newmacros" ] || echo "abi: macros added or changed (compatible if added): $(echo $newmacros)"

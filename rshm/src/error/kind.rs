@@ -109,6 +109,8 @@ error_kinds! {
     Closed = 20, "RSHM_ERR_CLOSED", EPIPE, "the other end of the channel closed it";
     /// The segment does not hold what the call expects (not a channel, a damaged one, no mutex there).
     Corrupt = 21, "RSHM_ERR_CORRUPT", EPROTO, "the segment does not hold what the call expects";
+    /// A broadcast receiver fell more than its ring behind the sender: messages were lost (see rshm_channel_missed); nothing was consumed, and the next call returns the oldest message still in the ring.
+    Lagged = 22, "RSHM_ERR_LAGGED", EOVERFLOW, "the receiver fell behind and lost messages";
 }
 
 /// The name and summary of success, status code 0 (`RSHM_OK`), which no error has.

@@ -76,6 +76,14 @@ impl Channel {
     /// # Ok::<(), rshm::Error>(())
     /// ```
     pub fn reserve(&mut self, len: usize, timeout: Option<Duration>) -> Result<Reservation<'_>> {
+        if let Some(party) = self.party.as_deref_mut() {
+            let bytes = party.reserve(len, timeout)?;
+            return Ok(Reservation {
+                channel: self,
+                bytes,
+                len,
+            });
+        }
         let call = || ch_call("channel_reserve", len);
         self.check_role(Role::Sender, call)?;
         self.check_nothing_lent(call)?;
@@ -103,6 +111,9 @@ impl Channel {
     /// (`len` at most what was reserved). For a reservation given up with
     /// [`Reservation::into_raw`]; a `Reservation` commits itself.
     pub fn commit(&mut self, len: usize) -> Result<()> {
+        if let Some(party) = self.party.as_deref_mut() {
+            return party.commit(len);
+        }
         let call = || ch_call("channel_commit", len);
         let Lent::Reserved {
             placement,
@@ -131,6 +142,9 @@ impl Channel {
     /// word was never written). For a reservation given up with
     /// [`Reservation::into_raw`]; a `Reservation` dropped uncommitted does this itself.
     pub fn cancel(&mut self) -> Result<()> {
+        if let Some(party) = self.party.as_deref_mut() {
+            return party.cancel();
+        }
         if !matches!(self.lent, Lent::Reserved { .. }) {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -148,6 +162,14 @@ impl Channel {
     /// end: it cannot be lent in one piece, and is `OutOfBounds` (receive it
     /// with `recv`).
     pub fn peek(&mut self, timeout: Option<Duration>) -> Result<Peeked<'_>> {
+        if let Some(party) = self.party.as_deref_mut() {
+            let (bytes, len) = party.peek(timeout)?;
+            return Ok(Peeked {
+                channel: self,
+                bytes,
+                len,
+            });
+        }
         let call = || named_call("channel_peek");
         self.check_role(Role::Receiver, call)?;
         self.check_nothing_lent(call)?;
@@ -174,6 +196,9 @@ impl Channel {
     /// Takes the lent message off the ring. For a message given up with
     /// [`Peeked::into_raw`]; a `Peeked` releases itself when dropped.
     pub fn release(&mut self) -> Result<()> {
+        if let Some(party) = self.party.as_deref_mut() {
+            return party.release();
+        }
         let Lent::Peeked { at, len } = self.lent else {
             let reason = msg!("no message is lent: peek first");
             return Err(Error::new(

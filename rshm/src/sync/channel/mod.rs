@@ -24,16 +24,23 @@
 //! claim fails the call with `Corrupt`; no byte outside the ring is ever read
 //! or written, and every wait that was given a timeout ends in time.
 
+mod broadcast;
+mod broadcast_layout;
 mod layout;
 mod lend;
+mod many;
+mod many_layout;
 mod pacing;
+mod party;
+mod ring;
 
 pub use layout::CHANNEL_HEADER_SIZE;
 pub use lend::{Peeked, Reservation};
+pub use party::Shape;
 
 use crate::error::{msg, Arg, Call, Error, ErrorKind, Message, Result};
 use crate::liveness::{judge_recorded, pid_namespace, Liveness, PackedId, ProcessId};
-use crate::options::{object_builders, ObjectOptions};
+use crate::options::{max_peers, object_builders, ObjectOptions};
 use crate::segment::open::{OpenOptions, OpenSegment};
 use crate::sync::fence;
 use crate::sys;
@@ -72,6 +79,9 @@ const DEADLINE_EVERY: u32 = 256;
 pub struct ChannelOptions {
     object: ObjectOptions,
     remove_on_close: bool,
+    many_senders: bool,
+    broadcast: bool,
+    max_peers: u32,
 }
 
 object_builders!(ChannelOptions);
@@ -87,6 +97,62 @@ impl ChannelOptions {
     pub fn remove_on_close(&mut self, remove_on_close: bool) -> &mut Self {
         self.remove_on_close = remove_on_close;
         self
+    }
+
+    /// Make (or expect, at open) a many-senders channel: up to `max_peers`
+    /// senders, one receiver. Not together with [`broadcast`](Self::broadcast).
+    pub fn many_senders(&mut self, many_senders: bool) -> &mut Self {
+        self.many_senders = many_senders;
+        self
+    }
+
+    /// Make (or expect, at open) a broadcast channel: one sender, up to
+    /// `max_peers` receivers. Not together with [`many_senders`](Self::many_senders).
+    ///
+    /// ```
+    /// use rshm::{Channel, ChannelOptions, ErrorKind, Key, Role, Shape};
+    ///
+    /// let key = Key::from_raw(0x52534362);
+    /// let mut options = ChannelOptions::new();
+    /// options.key(key).broadcast(true).max_peers(4).remove_on_close(true);
+    /// let mut tx = Channel::create(&options, 1024, Role::Sender)?;
+    /// let mut rx = Channel::open(ChannelOptions::new().key(key), Role::Receiver)?; // the shape is read
+    /// assert_eq!(rx.shape(), Shape::Broadcast);
+    /// for i in 0u32..100 {
+    ///     tx.send(&i.to_le_bytes(), None)?;                  // never waits for receivers
+    /// }
+    /// let mut buf = [0u8; 4];
+    /// let lagged = rx.recv(&mut buf, None).unwrap_err();     // a ring behind: nothing consumed
+    /// assert_eq!(lagged.kind(), ErrorKind::Lagged);
+    /// rx.recv(&mut buf, None)?;                               // the oldest message still there
+    /// assert_eq!(u32::from_le_bytes(buf) as u64, rx.missed());
+    /// # Ok::<(), rshm::Error>(())
+    /// ```
+    pub fn broadcast(&mut self, broadcast: bool) -> &mut Self {
+        self.broadcast = broadcast;
+        self
+    }
+
+    /// The most senders (many-senders) or receivers (broadcast) a new
+    /// many-party channel takes; 0 (the default) means 64. Only a many-party
+    /// create takes a non-zero value.
+    pub fn max_peers(&mut self, max_peers: u32) -> &mut Self {
+        self.max_peers = max_peers;
+        self
+    }
+
+    /// The shape these options ask for (`None`: a pair, or whatever an open finds).
+    fn shape(&self, call: impl Fn() -> Call) -> Result<Option<Shape>> {
+        match (self.many_senders, self.broadcast) {
+            (true, true) => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                call(),
+                msg!("a channel is many-senders or broadcast, not both"),
+            )),
+            (true, false) => Ok(Some(Shape::ManySenders)),
+            (false, true) => Ok(Some(Shape::Broadcast)),
+            (false, false) => Ok(None),
+        }
     }
 
     /// The options of the channel's segment.
@@ -196,6 +262,8 @@ pub struct Channel {
     lent: lend::Lent,
     /// How a receiving end keeps out of a streaming sender's way (`pacing`).
     pacing: pacing::Pacing,
+    /// A many-party channel's end (`None` for a pair, whose calls never look further).
+    party: Option<Box<party::Party>>,
 }
 
 // SAFETY: every header field is an atomic; the ring is shared memory whose use
@@ -219,7 +287,18 @@ impl Channel {
     /// to `capacity - 8` bytes) in a new segment for the key `options` name,
     /// and opens its `role` end. The segment is always created exclusively,
     /// so a live channel is never reinitialised.
+    ///
+    /// With [`many_senders`](ChannelOptions::many_senders) or
+    /// [`broadcast`](ChannelOptions::broadcast), makes that shape instead:
+    /// `capacity` is then each sender's ring (many-senders) or the one ring
+    /// (broadcast).
     pub fn create(options: &ChannelOptions, capacity: usize, role: Role) -> Result<Channel> {
+        let call = || Call::Other(msg!("channel_create(capacity={})", capacity));
+        let shape = options.shape(call)?;
+        let slots = max_peers(options.max_peers, shape.is_some(), call)?;
+        if let Some(shape) = shape {
+            return Channel::create_party(options, capacity, role, shape, slots);
+        }
         let rounded = (capacity as u64).checked_next_multiple_of(8);
         let Some(ring) = rounded.filter(|ring| (16..=(1 << 40)).contains(ring)) else {
             let call = Call::Other(msg!("channel_create(capacity={})", capacity));
@@ -249,9 +328,47 @@ impl Channel {
     /// Opens the `role` end of the channel in the segment `options` name,
     /// after checking its layout: a wrong or corrupt segment is refused, and
     /// so is an end that a live process holds.
+    ///
+    /// The shape is read from the segment; options that name one
+    /// ([`many_senders`](ChannelOptions::many_senders),
+    /// [`broadcast`](ChannelOptions::broadcast)) must match it
+    /// (`InvalidArgument` naming the shape). `NoSpace` when every slot of a
+    /// many-party channel's side is held.
     pub fn open(options: &ChannelOptions, role: Role) -> Result<Channel> {
-        let segment = options.segment().open()?;
         let call = || named_call("channel_open");
+        let expected = options.shape(call)?;
+        max_peers(options.max_peers, false, call)?;
+        let segment = options.segment().open()?;
+        if segment.size() < 8 {
+            let reason = msg!(
+                "the segment holds {} bytes, too few for a channel",
+                segment.size()
+            );
+            return Err(corrupt(call(), reason));
+        }
+        // SAFETY: the segment holds at least 8 bytes, 8-aligned at its start; only read atomically.
+        let magic = unsafe { &*(segment.as_ptr() as *const AtomicU64) };
+        // The creator may still be writing the header: give it a moment.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while magic.load(Acquire) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let shape = match magic.load(Acquire) {
+            many_layout::MAGIC => Shape::ManySenders,
+            broadcast_layout::MAGIC => Shape::Broadcast,
+            _ => Shape::Pair,
+        };
+        if let Some(expected) = expected.filter(|&expected| expected != shape) {
+            let reason = msg!(
+                "the channel is a {} channel, not a {} one",
+                shape.name(),
+                expected.name()
+            );
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
+        }
+        if shape != Shape::Pair {
+            return Channel::open_party(segment, role, shape);
+        }
         if segment.size() < CHANNEL_HEADER_SIZE {
             let reason = msg!(
                 "the segment holds {} bytes, too few for a channel header",
@@ -386,6 +503,7 @@ impl Channel {
             last_probe: sys::coarse_now_ns(),
             lent: lend::Lent::Nothing,
             pacing: pacing::Pacing::new(),
+            party: None,
         })
     }
 
@@ -420,6 +538,124 @@ impl Channel {
     /// The end this handle is.
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    /// The channel's shape.
+    pub fn shape(&self) -> Shape {
+        self.party
+            .as_deref()
+            .map_or(Shape::Pair, party::Party::shape)
+    }
+
+    /// Messages a broadcast receiver lost by falling a ring behind (each
+    /// loss reported once as `Lagged`), since it opened; 0 for every other end.
+    pub fn missed(&self) -> u64 {
+        self.party.as_deref().map_or(0, party::Party::missed)
+    }
+
+    /// Makes a many-party channel (see [`create`](Self::create)).
+    fn create_party(
+        options: &ChannelOptions,
+        capacity: usize,
+        role: Role,
+        shape: Shape,
+        slots: u32,
+    ) -> Result<Channel> {
+        let call = || Call::Other(msg!("channel_create(capacity={})", capacity));
+        let smallest = if shape == Shape::Broadcast { 64 } else { 16 };
+        let rounded = (capacity as u64).checked_next_multiple_of(8);
+        let ring = rounded.filter(|ring| (smallest..=(1 << 40)).contains(ring));
+        let size = ring.and_then(|ring| match shape {
+            Shape::Broadcast => broadcast_layout::segment_size(slots, ring),
+            _ => many_layout::segment_size(slots, ring),
+        });
+        let (Some(ring), Some(size)) = (ring, size.filter(|&size| size <= (1 << 41))) else {
+            let reason = msg!(
+                "the capacity must be between {} bytes and 1 TiB, and its {} rings at most 2 TiB in all",
+                smallest,
+                if shape == Shape::Broadcast { 1 } else { slots }
+            );
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
+        };
+        let mut segment_options = options.segment();
+        segment_options
+            .create(true)
+            .exclusive(true)
+            .size(size as usize);
+        let segment = segment_options.open()?;
+        let base = segment.as_ptr();
+        let party = match shape {
+            Shape::Broadcast => {
+                let geometry = broadcast::Geometry::init(base, slots, ring);
+                match role {
+                    Role::Sender => {
+                        party::Party::BroadcastSender(broadcast::Sender::claim(geometry, call)?)
+                    }
+                    Role::Receiver => {
+                        party::Party::BroadcastReceiver(broadcast::Receiver::claim(geometry, call)?)
+                    }
+                }
+            }
+            _ => {
+                let geometry = many::Geometry::init(base, size as usize, slots, ring);
+                match role {
+                    Role::Sender => party::Party::ManySender(many::Sender::claim(geometry, call)?),
+                    Role::Receiver => {
+                        party::Party::ManyReceiver(many::Receiver::claim(geometry, call)?)
+                    }
+                }
+            }
+        };
+        Ok(Channel::with_party(segment, role, ring, party))
+    }
+
+    /// Opens the `role` end of the many-party channel in `segment`.
+    fn open_party(segment: OpenSegment, role: Role, shape: Shape) -> Result<Channel> {
+        let call = || named_call("channel_open");
+        let (base, size) = (segment.as_ptr(), segment.size());
+        let (party, capacity) = match shape {
+            Shape::Broadcast => {
+                let geometry = broadcast::Geometry::read(base, size, call)?;
+                let capacity = geometry.capacity();
+                let party = match role {
+                    Role::Sender => {
+                        party::Party::BroadcastSender(broadcast::Sender::claim(geometry, call)?)
+                    }
+                    Role::Receiver => {
+                        party::Party::BroadcastReceiver(broadcast::Receiver::claim(geometry, call)?)
+                    }
+                };
+                (party, capacity)
+            }
+            _ => {
+                let geometry = many::Geometry::read(base, size, call)?;
+                let capacity = geometry.capacity();
+                let party = match role {
+                    Role::Sender => party::Party::ManySender(many::Sender::claim(geometry, call)?),
+                    Role::Receiver => {
+                        party::Party::ManyReceiver(many::Receiver::claim(geometry, call)?)
+                    }
+                };
+                (party, capacity)
+            }
+        };
+        Ok(Channel::with_party(segment, role, capacity, party))
+    }
+
+    /// A handle for the many-party end `party` (the pair's fields unused).
+    fn with_party(segment: OpenSegment, role: Role, capacity: u64, party: party::Party) -> Channel {
+        Channel {
+            segment,
+            role,
+            capacity,
+            position: 0,
+            offset: 0,
+            peer_position: 0,
+            last_probe: 0,
+            lent: lend::Lent::Nothing,
+            pacing: pacing::Pacing::new(),
+            party: Some(Box::new(party)),
+        }
     }
 
     /// The segment the channel lives in.
@@ -664,6 +900,9 @@ impl Channel {
     /// dead, which a send notices at most [`RECEIVER_PROBE_INTERVAL`] after
     /// its previous check, whether or not the ring is full.
     pub fn send(&mut self, message: &[u8], timeout: Option<Duration>) -> Result<()> {
+        if let Some(party) = self.party.as_deref_mut() {
+            return party.send(message, timeout);
+        }
         let len = message.len();
         let call = || ch_call("channel_send", len);
         self.check_role(Role::Sender, call)?;
@@ -782,6 +1021,9 @@ impl Channel {
         buf: &mut [MaybeUninit<u8>],
         timeout: Option<Duration>,
     ) -> Result<usize> {
+        if let Some(party) = self.party.as_deref_mut() {
+            return party.recv_uninit(buf, timeout);
+        }
         let cap = buf.len();
         let call = || ch_call("channel_recv", cap);
         self.check_role(Role::Receiver, call)?;
@@ -896,6 +1138,9 @@ impl Channel {
 
     /// The length of the next message, if one is waiting (receiving end only).
     pub fn pending_len(&self) -> Option<usize> {
+        if let Some(party) = self.party.as_deref() {
+            return party.pending_len();
+        }
         if self.role != Role::Receiver {
             return None;
         }
@@ -917,6 +1162,9 @@ impl Channel {
     /// 8-byte words), less the record's 8-byte length word, and at most
     /// 4 GiB - 1 (a length word holds 32 bits), as for [`send`](Self::send).
     pub fn max_reservation(&self) -> usize {
+        if let Some(party) = self.party.as_deref() {
+            return party.max_reservation();
+        }
         (largest_whole_record(self.capacity) - 8).min(u32::MAX as u64) as usize
     }
 }
@@ -941,6 +1189,10 @@ impl Drop for Channel {
     /// it releases its own mapping, and the holder and its peer go on.
     fn drop(&mut self) {
         if !self.segment.opened_here() {
+            return;
+        }
+        if let Some(party) = self.party.as_deref_mut() {
+            party.close();
             return;
         }
         let mine = self.mine();

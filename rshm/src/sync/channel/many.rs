@@ -1,0 +1,836 @@
+//! Many senders, one receiver: one SPSC sub-ring per sender slot.
+//!
+//! A sender claims a free slot with a compare-and-swap on its holder word
+//! (its identity, then its PID namespace), and from then on is the single
+//! producer of that slot's ring, with the SPSC channel's record format and
+//! trust rules: its head is private, the receiver's tail is a claim it checks.
+//! The receiver reads the rings round-robin, starting after the slot it served
+//! last (fairness: a fast sender cannot starve the others; each sender's
+//! messages keep their order), and keeps every tail in private memory. A
+//! sender that stalls or dies between reserve and commit holds back only its
+//! own ring: its length word is never written, and the receiver goes on with
+//! the other rings. A ring whose words make no sense (a hostile sender) fails
+//! one receive with `Corrupt` and is skipped from then on: it costs only that
+//! sender's messages.
+//!
+//! The receiver sleeps once for all senders, on one futex word (`news.sent`)
+//! that a sender bumps after publishing while the receiver sleeps; a sender
+//! waiting for room sleeps on the receiver's signal word. A slot is freed by
+//! the receiver alone, once its sender closed (or is judged `Gone`) and its
+//! ring is drained: a partial message of a dead sender is never seen.
+
+use super::layout::{largest_whole_record, record_size, Placement, Side, POSITION_LIMIT, SKIP};
+use super::many_layout::{
+    ring_offset, segment_size, slot_offset, Header, Slot, HEADER_SIZE, MAGIC, SLOT_SIZE, VERSION,
+};
+use super::ring::Ring;
+use super::{
+    ch_call, corrupt, holder_liveness, named_call, Wait, LIVENESS_CHECK, RECEIVER_PROBE_INTERVAL,
+    UNFENCED_SLEEP,
+};
+use crate::error::{msg, Call, Error, ErrorKind, Result};
+use crate::liveness::{pid_namespace, Liveness, PackedId, ProcessId};
+use crate::sync::fence;
+use crate::sys;
+use std::mem::MaybeUninit;
+use std::sync::atomic::Ordering::*;
+use std::time::{Duration, Instant};
+
+/// A many-senders channel's geometry, read from (and checked against) its segment.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Geometry {
+    base: *mut u8,
+    slots: usize,
+    capacity: u64,
+}
+
+impl Geometry {
+    /// Each slot's ring, in bytes.
+    pub(super) fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the header lies at the segment's start (checked at open/create).
+        unsafe { &*(self.base as *const Header) }
+    }
+
+    fn slot(&self, i: usize) -> &Slot {
+        debug_assert!(i < self.slots);
+        // SAFETY: i < slots, and the segment holds every slot (checked at open/create).
+        unsafe { &*(self.base.add(slot_offset(i)) as *const Slot) }
+    }
+
+    fn ring(&self, i: usize) -> Ring {
+        Ring {
+            // SAFETY: as slot(): the segment holds every ring.
+            base: unsafe { self.base.add(ring_offset(self.slots, self.capacity, i)) },
+            capacity: self.capacity,
+        }
+    }
+
+    /// Writes the header of a new channel in `base` (`size` bytes, zeroed).
+    pub(super) fn init(base: *mut u8, size: usize, slots: u32, capacity: u64) -> Geometry {
+        debug_assert!(segment_size(slots, capacity) <= Some(size as u64));
+        // SAFETY: the segment is new and large enough; the magic is written last, with Release.
+        let header = unsafe { &*(base as *const Header) };
+        header.version.store(VERSION, Relaxed);
+        header.header_size.store(HEADER_SIZE as u32, Relaxed);
+        header.slot_size.store(SLOT_SIZE as u32, Relaxed);
+        header.capacity.store(capacity, Relaxed);
+        header.slots.store(slots, Relaxed);
+        header.magic.store(MAGIC, Release);
+        Geometry {
+            base,
+            slots: slots as usize,
+            capacity,
+        }
+    }
+
+    /// The geometry of the channel in `base` (`size` bytes), checked.
+    pub(super) fn read(base: *mut u8, size: usize, call: impl Fn() -> Call) -> Result<Geometry> {
+        if size < HEADER_SIZE {
+            let reason = msg!(
+                "the segment holds {} bytes, too few for a many-senders channel header",
+                size
+            );
+            return Err(corrupt(call(), reason));
+        }
+        // SAFETY: the header lies inside the segment (checked above); its fields are atomics.
+        let header = unsafe { &*(base as *const Header) };
+        let version = header.version.load(Relaxed);
+        if version != VERSION {
+            let reason = msg!(
+                "many-senders channel layout version {}; this rshm reads version {}",
+                version,
+                VERSION
+            );
+            return Err(corrupt(call(), reason));
+        }
+        let (slots, capacity) = (header.slots.load(Relaxed), header.capacity.load(Relaxed));
+        let fits = segment_size(slots, capacity).is_some_and(|need| need <= size as u64);
+        if header.header_size.load(Relaxed) as usize != HEADER_SIZE
+            || header.slot_size.load(Relaxed) as usize != SLOT_SIZE
+            || slots == 0
+            || capacity % 8 != 0
+            || capacity < 16
+            || !fits
+        {
+            let reason = msg!(
+                "inconsistent sizes: {} slots of {} bytes in a segment of {}",
+                slots,
+                capacity,
+                size
+            );
+            return Err(corrupt(call(), reason));
+        }
+        Ok(Geometry {
+            base,
+            slots: slots as usize,
+            capacity,
+        })
+    }
+}
+
+/// The sending end of a many-senders channel: one slot, its ring.
+#[derive(Debug)]
+pub(super) struct Sender {
+    geometry: Geometry,
+    slot: usize,
+    ring: Ring,
+    /// This sender's head (private).
+    position: u64,
+    /// The receiver's tail when last read and checked.
+    peer_position: u64,
+    last_probe: u64,
+    /// The open reservation, if any.
+    reserved: Option<(Placement, usize)>,
+}
+
+/// The receiving end of a many-senders channel.
+#[derive(Debug)]
+pub(super) struct Receiver {
+    geometry: Geometry,
+    /// Each ring's tail (private).
+    tails: Vec<u64>,
+    /// Rings found corrupt: skipped until their sender is gone.
+    broken: Vec<bool>,
+    /// The slot to look at first (round-robin).
+    next: usize,
+    /// How the last sender to leave left (`Closed` or `PeerDied`).
+    last_gone: ErrorKind,
+    /// When the holders were last judged (coarse monotonic ns).
+    last_judged: u64,
+    /// The message lent (slot, position, length), if any.
+    lent: Option<(usize, u64, usize)>,
+}
+
+fn check_claim(side: &Side, me: u64) {
+    side.namespace.store(pid_namespace(), Relaxed);
+    side.namespace_of.store(me, Release);
+    side.closed.store(0, SeqCst);
+}
+
+impl Sender {
+    /// Claims a free slot of the channel: `NoSpace` when every slot is held.
+    pub(super) fn claim(geometry: Geometry, call: impl Fn() -> Call) -> Result<Sender> {
+        let me = ProcessId::this_process().pack();
+        for i in 0..geometry.slots {
+            let slot = geometry.slot(i);
+            if slot
+                .side
+                .holder
+                .compare_exchange(0, me, AcqRel, Acquire)
+                .is_err()
+            {
+                continue;
+            }
+            check_claim(&slot.side, me);
+            let head = slot.head.value.load(Acquire);
+            let tail = slot.tail.value.load(Acquire);
+            if head % 8 != 0
+                || tail % 8 != 0
+                || head >= POSITION_LIMIT
+                || tail > head
+                || head - tail > geometry.capacity
+            {
+                let _ = slot.side.holder.compare_exchange(me, 0, AcqRel, Relaxed);
+                let reason = msg!(
+                    "sender slot {}: positions head {} and tail {} do not fit a ring of {}",
+                    i,
+                    head,
+                    tail,
+                    geometry.capacity
+                );
+                return Err(corrupt(call(), reason));
+            }
+            let header = geometry.header();
+            header.news.used.fetch_max(i as u32 + 1, AcqRel);
+            header.news.opened.store(1, Release);
+            fence::register();
+            return Ok(Sender {
+                geometry,
+                slot: i,
+                ring: geometry.ring(i),
+                position: head,
+                peer_position: tail,
+                last_probe: sys::coarse_now_ns(),
+                reserved: None,
+            });
+        }
+        let reason = msg!(
+            "all {} sender slots of the channel are held (max_peers)",
+            geometry.slots
+        );
+        Err(Error::new(ErrorKind::NoSpace, call(), reason))
+    }
+
+    fn slot(&self) -> &Slot {
+        self.geometry.slot(self.slot)
+    }
+
+    pub(super) fn max_reservation(&self) -> usize {
+        (largest_whole_record(self.ring.capacity) - 8).min(u32::MAX as u64) as usize
+    }
+
+    fn check_nothing_reserved(&self, call: impl Fn() -> Call) -> Result<()> {
+        if self.reserved.is_some() {
+            let reason = msg!("a reservation is open: commit it (or cancel it) first");
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
+        }
+        Ok(())
+    }
+
+    pub(super) fn send(&mut self, message: &[u8], timeout: Option<Duration>) -> Result<()> {
+        let len = message.len();
+        let call = || ch_call("channel_send", len);
+        self.check_nothing_reserved(call)?;
+        let fits = (len <= u32::MAX as usize).then(|| record_size(len));
+        let Some(record) = fits.filter(|&record| record <= self.ring.capacity) else {
+            let reason = msg!(
+                "a message may hold at most {} bytes in this channel",
+                self.ring.capacity - 8
+            );
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
+        };
+        let placement = self.make_room(Wait::Send, len, record, timeout)?;
+        // SAFETY: the record's bytes lie in the free part of this slot's ring, which only
+        // this sender writes; len + 8 <= capacity.
+        unsafe { self.ring.copy_in(placement.at + 8, message.as_ptr(), len) };
+        self.finish(placement, len, call)
+    }
+
+    pub(super) fn reserve(&mut self, len: usize, timeout: Option<Duration>) -> Result<*mut u8> {
+        let call = || ch_call("channel_reserve", len);
+        self.check_nothing_reserved(call)?;
+        if len > self.max_reservation() {
+            let reason = msg!(
+                "a reservation may hold at most {} bytes in this channel (half its ring, less the 8-byte length word)",
+                self.max_reservation()
+            );
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
+        }
+        let placement = self.make_room(Wait::Reserve, len, record_size(len), timeout)?;
+        self.reserved = Some((placement, len));
+        Ok(self.ring.at(placement.at + 8))
+    }
+
+    pub(super) fn commit(&mut self, len: usize) -> Result<()> {
+        let call = || ch_call("channel_commit", len);
+        let Some((placement, reserved)) = self.reserved else {
+            let reason = msg!("nothing is reserved: reserve first");
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
+        };
+        if len > reserved {
+            let reason = msg!(
+                "{} bytes committed, more than the {} reserved",
+                len,
+                reserved
+            );
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
+        }
+        self.reserved = None;
+        self.finish(placement, len, call)
+    }
+
+    pub(super) fn cancel(&mut self) -> Result<()> {
+        if self.reserved.take().is_none() {
+            let reason = msg!("nothing is reserved: reserve first");
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                named_call("channel_cancel"),
+                reason,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The receiver's tail, read and checked as the SPSC sender checks it.
+    fn read_tail(&self, call: impl Fn() -> Call) -> Result<u64> {
+        let tail = self.slot().tail.value.load(Acquire);
+        if tail % 8 != 0
+            || tail > self.position
+            || tail < self.peer_position
+            || self.position - tail > self.ring.capacity
+        {
+            let reason = msg!(
+                "the receiver claims tail {}, which does not fit this sender's head {} and its last tail {} in a ring of {}",
+                tail,
+                self.position,
+                self.peer_position,
+                self.ring.capacity
+            );
+            return Err(corrupt(call(), reason));
+        }
+        Ok(tail)
+    }
+
+    /// `Closed` or `PeerDied` if the receiver is gone.
+    fn check_receiver(&self, call: impl Fn() -> Call) -> Result<()> {
+        let receiver = &self.geometry.header().receiver;
+        if receiver.closed.load(Acquire) != 0 {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                call(),
+                msg!("the receiver closed the channel"),
+            ));
+        }
+        let holder = receiver.holder.load(Acquire);
+        if holder != 0 && holder_liveness(receiver, holder) == Liveness::Gone {
+            let reason = msg!(
+                "the receiver (pid {}) died",
+                PackedId::from_word(holder).id()
+            );
+            return Err(Error::new(ErrorKind::PeerDied, call(), reason));
+        }
+        Ok(())
+    }
+
+    /// Waits (blocking, at most `timeout`) until a record of `record` bytes fits.
+    fn make_room(
+        &mut self,
+        wait: Wait,
+        len: usize,
+        record: u64,
+        timeout: Option<Duration>,
+    ) -> Result<Placement> {
+        let call = || wait.call(len);
+        let capacity = self.ring.capacity;
+        let placement = Placement::of(
+            self.position,
+            self.ring.offset(self.position),
+            record,
+            capacity,
+        );
+        if self.position + placement.need >= POSITION_LIMIT {
+            let reason = msg!("the channel has carried 2^63 bytes; positions would overflow");
+            return Err(corrupt(call(), reason));
+        }
+        let geometry = self.geometry;
+        let receiver = &geometry.header().receiver;
+        if receiver.closed.load(Acquire) != 0 {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                call(),
+                msg!("the receiver closed the channel"),
+            ));
+        }
+        let now = sys::coarse_now_ns();
+        if now.wrapping_sub(self.last_probe) >= RECEIVER_PROBE_INTERVAL.as_nanos() as u64 {
+            self.last_probe = now;
+            self.check_receiver(call)?;
+        }
+        let head = self.position;
+        let free = |tail: u64| capacity - (head - tail);
+        if free(self.peer_position) >= placement.need {
+            return Ok(placement);
+        }
+        self.peer_position = self.read_tail(call)?;
+        let deadline = crate::sync::deadline(timeout);
+        let geometry = self.geometry;
+        let side = &geometry.slot(self.slot).side;
+        while free(self.peer_position) < placement.need {
+            if timeout == Some(Duration::ZERO) {
+                return Err(Error::new(
+                    ErrorKind::WouldBlock,
+                    wait.try_call(len),
+                    wait.idle(),
+                ));
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|left| left.is_zero()) {
+                return Err(Error::new(
+                    ErrorKind::TimedOut,
+                    call(),
+                    wait.missed(timeout.unwrap_or_default()),
+                ));
+            }
+            let signal = receiver.signal.load(SeqCst);
+            side.sleeping.store(1, SeqCst);
+            let fenced = fence::heavy();
+            let state = self.check_receiver(call);
+            let tail = self.read_tail(call);
+            let tail = match tail {
+                Ok(tail) => tail,
+                Err(error) => {
+                    side.sleeping.store(0, SeqCst);
+                    return Err(error);
+                }
+            };
+            self.peer_position = tail;
+            if free(tail) >= placement.need {
+                side.sleeping.store(0, SeqCst);
+                break;
+            }
+            if let Err(error) = state {
+                side.sleeping.store(0, SeqCst);
+                return Err(error);
+            }
+            sleep_on(&receiver.signal, signal, fenced, left);
+            side.sleeping.store(0, SeqCst);
+        }
+        Ok(placement)
+    }
+
+    /// Publishes a record whose bytes are in place, as the SPSC sender does;
+    /// wakes the receiver if it sleeps.
+    fn finish(&mut self, placement: Placement, len: usize, call: impl Fn() -> Call) -> Result<()> {
+        let capacity = self.ring.capacity;
+        let next = placement.at + record_size(len);
+        if capacity - (next - self.peer_position) < 8 {
+            self.peer_position = self.read_tail(&call)?;
+        }
+        if capacity - (next - self.peer_position) >= 8 {
+            let after = self.ring.word(next);
+            if after.load(Relaxed) != 0 {
+                after.store(0, Relaxed);
+            }
+        }
+        self.ring.word(placement.at).store(len as u64 + 1, Release);
+        if let Some(from) = placement.skip_from {
+            self.ring.word(from).store(SKIP, Release);
+        }
+        self.position = next;
+        self.slot().head.value.store(next, Release);
+        fence::light();
+        let header = self.geometry.header();
+        if header.receiver.sleeping.load(Relaxed) != 0 {
+            header.news.sent.fetch_add(1, SeqCst);
+            sys::futex_wake(&header.news.sent);
+        }
+        Ok(())
+    }
+
+    /// Closes this sender: the receiver frees the slot once it drained it.
+    pub(super) fn close(&mut self) {
+        self.slot().side.closed.store(1, SeqCst);
+        let news = &self.geometry.header().news;
+        news.sent.fetch_add(1, SeqCst);
+        sys::futex_wake(&news.sent);
+    }
+}
+
+/// Sleeps on `word` while it holds `seen`, a slice at a time (at most `left`).
+pub(super) fn sleep_on(
+    word: &std::sync::atomic::AtomicU32,
+    seen: u32,
+    fenced: bool,
+    left: Option<Duration>,
+) {
+    let mut slice = if fenced {
+        LIVENESS_CHECK
+    } else {
+        UNFENCED_SLEEP
+    };
+    if let Some(left) = left {
+        slice = slice.min(left);
+    }
+    let timeout = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: slice.as_nanos() as libc::c_long,
+    };
+    sys::futex_wait(word, seen, Some(&timeout));
+}
+
+impl Receiver {
+    /// Claims the receiving end (a dead receiver's is taken over: its tails,
+    /// as published, are where this one starts).
+    pub(super) fn claim(geometry: Geometry, call: impl Fn() -> Call) -> Result<Receiver> {
+        let me = ProcessId::this_process().pack();
+        let side = &geometry.header().receiver;
+        let mut current = 0;
+        loop {
+            match side.holder.compare_exchange(current, me, AcqRel, Acquire) {
+                Ok(_) => break,
+                Err(holder) if holder == current => {}
+                Err(holder) => match holder_liveness(side, holder) {
+                    Liveness::Gone => current = holder,
+                    _ => {
+                        let reason = msg!(
+                            "the channel's Receiver end is held by process {}, which is not known to be gone",
+                            PackedId::from_word(holder).id()
+                        );
+                        return Err(Error::new(ErrorKind::Exists, call(), reason));
+                    }
+                },
+            }
+        }
+        check_claim(side, me);
+        fence::register();
+        let mut tails = Vec::with_capacity(geometry.slots);
+        let mut broken = Vec::with_capacity(geometry.slots);
+        for i in 0..geometry.slots {
+            let slot = geometry.slot(i);
+            let tail = slot.tail.value.load(Acquire);
+            let head = slot.head.value.load(Acquire);
+            let sound =
+                tail % 8 == 0 && tail < POSITION_LIMIT && head.abs_diff(tail) <= geometry.capacity;
+            tails.push(if sound { tail } else { 0 });
+            broken.push(!sound);
+        }
+        Ok(Receiver {
+            geometry,
+            tails,
+            broken,
+            next: 0,
+            last_gone: ErrorKind::Closed,
+            last_judged: 0,
+            lent: None,
+        })
+    }
+
+    fn check_nothing_lent(&self, call: impl Fn() -> Call) -> Result<()> {
+        if self.lent.is_some() {
+            let reason = msg!("a message is lent: release it first");
+            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
+        }
+        Ok(())
+    }
+
+    pub(super) fn recv_uninit(
+        &mut self,
+        buf: &mut [MaybeUninit<u8>],
+        timeout: Option<Duration>,
+    ) -> Result<usize> {
+        let cap = buf.len();
+        let call = || ch_call("channel_recv", cap);
+        self.check_nothing_lent(call)?;
+        let (i, at, len) = self.next_message(Wait::Recv, cap, timeout)?;
+        if len > cap {
+            // The message stays, and stays next: pending_len and the next receive see it.
+            self.next = i;
+            let reason = msg!(
+                "the next message holds {} bytes, more than the buffer's {}; it stays in the channel",
+                len,
+                cap
+            );
+            return Err(Error::new(ErrorKind::OutOfBounds, call(), reason));
+        }
+        // SAFETY: len <= cap, and len + 8 <= the ring's capacity (message_len).
+        unsafe {
+            self.geometry
+                .ring(i)
+                .copy_out(at + 8, buf.as_mut_ptr().cast(), len)
+        };
+        self.consume(i, at, len);
+        // The next receive starts after this slot: round-robin.
+        self.next = i + 1;
+        Ok(len)
+    }
+
+    pub(super) fn peek(&mut self, timeout: Option<Duration>) -> Result<(*const u8, usize)> {
+        let call = || named_call("channel_peek");
+        self.check_nothing_lent(call)?;
+        let (i, at, len) = self.next_message(Wait::Peek, 0, timeout)?;
+        let ring = self.geometry.ring(i);
+        if !ring.in_one_piece(at, record_size(len)) {
+            self.next = i;
+            let reason = msg!(
+                "the next message ({} bytes) wraps around the ring's end and cannot be lent in one piece: receive it",
+                len
+            );
+            return Err(Error::new(ErrorKind::OutOfBounds, call(), reason));
+        }
+        self.lent = Some((i, at, len));
+        Ok((ring.at(at + 8), len))
+    }
+
+    pub(super) fn release(&mut self) -> Result<()> {
+        let Some((i, at, len)) = self.lent.take() else {
+            let reason = msg!("no message is lent: peek first");
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                named_call("channel_release"),
+                reason,
+            ));
+        };
+        self.consume(i, at, len);
+        self.next = i + 1;
+        Ok(())
+    }
+
+    pub(super) fn pending_len(&self) -> Option<usize> {
+        let used = self.used();
+        (0..used)
+            .map(|k| (self.next + k) % used)
+            .filter(|&i| !self.broken[i])
+            .find_map(|i| {
+                let ring = self.geometry.ring(i);
+                let mut at = self.tails[i];
+                let mut word = ring.word(at).load(Acquire);
+                if word == SKIP {
+                    at += ring.room_to_end(at);
+                    word = ring.word(at).load(Acquire);
+                }
+                match word {
+                    0 | SKIP => None,
+                    word => ring.message_len(word, 8),
+                }
+            })
+    }
+
+    /// The slots to scan: those claimed at least once.
+    fn used(&self) -> usize {
+        (self.geometry.header().news.used.load(Acquire) as usize).min(self.geometry.slots)
+    }
+
+    /// The next message (slot, position, length), waiting for one at most `timeout`.
+    fn next_message(
+        &mut self,
+        wait: Wait,
+        cap: usize,
+        timeout: Option<Duration>,
+    ) -> Result<(usize, u64, usize)> {
+        let call = || wait.call(cap);
+        let deadline = crate::sync::deadline(timeout);
+        let geometry = self.geometry;
+        let header = geometry.header();
+        loop {
+            if let Some(found) = self.scan(call)? {
+                return Ok(found);
+            }
+            let now = sys::coarse_now_ns();
+            let judge = now.wrapping_sub(self.last_judged) >= LIVENESS_CHECK.as_nanos() as u64;
+            if judge {
+                self.last_judged = now;
+            }
+            if let Some(end) = self.reap(judge) {
+                // A last message may have come just before its sender closed.
+                if let Some(found) = self.scan(call)? {
+                    return Ok(found);
+                }
+                let reason = match end {
+                    ErrorKind::PeerDied => msg!("every sender is gone; the last one died"),
+                    _ => msg!("every sender closed the channel"),
+                };
+                return Err(Error::new(end, call(), reason));
+            }
+            if timeout == Some(Duration::ZERO) {
+                return Err(Error::new(
+                    ErrorKind::WouldBlock,
+                    wait.try_call(cap),
+                    wait.idle(),
+                ));
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|left| left.is_zero()) {
+                return Err(Error::new(
+                    ErrorKind::TimedOut,
+                    call(),
+                    wait.missed(timeout.unwrap_or_default()),
+                ));
+            }
+            let seen = header.news.sent.load(SeqCst);
+            header.receiver.sleeping.store(1, SeqCst);
+            let fenced = fence::heavy();
+            if !self.anything_waiting() {
+                sleep_on(&header.news.sent, seen, fenced, left);
+            }
+            header.receiver.sleeping.store(0, SeqCst);
+        }
+    }
+
+    /// Whether any ring has a word waiting (a message, or a skip marker).
+    fn anything_waiting(&self) -> bool {
+        (0..self.used()).any(|i| {
+            !self.broken[i] && self.geometry.ring(i).word(self.tails[i]).load(Acquire) != 0
+        })
+    }
+
+    /// Looks at each ring once, round-robin from `next`: the first message found.
+    /// A ring whose words make no sense fails this call and is skipped from now on.
+    fn scan(&mut self, call: impl Fn() -> Call) -> Result<Option<(usize, u64, usize)>> {
+        let used = self.used();
+        for k in 0..used {
+            let i = (self.next + k) % used;
+            if self.broken[i] {
+                continue;
+            }
+            match self.look(i) {
+                Ok(Some((at, len))) => return Ok(Some((i, at, len))),
+                Ok(None) => {}
+                Err(problem) => {
+                    self.broken[i] = true;
+                    let reason = msg!(
+                        "sender slot {}: {}; that sender's messages are skipped from now on (the ring is {} bytes)",
+                        i,
+                        problem,
+                        self.geometry.capacity
+                    );
+                    return Err(corrupt(call(), reason));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The message at ring `i`'s tail, if one is there (after stepping over a skip marker).
+    fn look(&mut self, i: usize) -> std::result::Result<Option<(u64, usize)>, &'static str> {
+        let ring = self.geometry.ring(i);
+        loop {
+            let at = self.tails[i];
+            let word = ring.word(at).load(Acquire);
+            match word {
+                0 => return Ok(None),
+                SKIP => {
+                    let to_end = ring.room_to_end(at);
+                    if to_end == ring.capacity {
+                        return Err("a skip marker at the start of the ring");
+                    }
+                    if at + to_end >= POSITION_LIMIT {
+                        return Err("positions would overflow");
+                    }
+                    ring.word(at).store(0, Relaxed);
+                    self.publish(i, at + to_end);
+                }
+                word => {
+                    let Some(len) = ring.message_len(word, 8) else {
+                        return Err("a length word claims more bytes than the ring holds");
+                    };
+                    if at + record_size(len) >= POSITION_LIMIT {
+                        return Err("positions would overflow");
+                    }
+                    return Ok(Some((at, len)));
+                }
+            }
+        }
+    }
+
+    fn consume(&mut self, i: usize, at: u64, len: usize) {
+        self.geometry.ring(i).word(at).store(0, Relaxed);
+        self.publish(i, at + record_size(len));
+    }
+
+    /// Takes `position` as ring `i`'s tail and publishes it; wakes its sender if it waits.
+    fn publish(&mut self, i: usize, position: u64) {
+        self.tails[i] = position;
+        let slot = self.geometry.slot(i);
+        slot.tail.value.store(position, Release);
+        fence::light();
+        if slot.side.sleeping.load(Relaxed) != 0 {
+            let signal = &self.geometry.header().receiver.signal;
+            signal.fetch_add(1, SeqCst);
+            sys::futex_wake(signal);
+        }
+    }
+
+    /// Frees the slots whose sender closed (or, with `judge`, is `Gone`) and
+    /// whose ring is drained. The end of the stream (`Closed` or `PeerDied`)
+    /// once a sender has opened and no slot is held any more.
+    fn reap(&mut self, judge: bool) -> Option<ErrorKind> {
+        let header = self.geometry.header();
+        let mut held = false;
+        for i in 0..self.used() {
+            let side = &self.geometry.slot(i).side;
+            let holder = side.holder.load(Acquire);
+            if holder == 0 {
+                continue;
+            }
+            let gone = if side.closed.load(Acquire) != 0 {
+                Some(ErrorKind::Closed)
+            } else if judge && holder_liveness(side, holder) == Liveness::Gone {
+                Some(ErrorKind::PeerDied)
+            } else {
+                None
+            };
+            let drained =
+                self.broken[i] || self.geometry.ring(i).word(self.tails[i]).load(Acquire) == 0;
+            match gone {
+                Some(kind) if drained => {
+                    let slot = self.geometry.slot(i);
+                    let tail = if self.broken[i] { 0 } else { self.tails[i] };
+                    if self.broken[i] {
+                        // A fresh start for the next sender: an empty ring at 0.
+                        self.tails[i] = 0;
+                        // The first word must read as "nothing" for the next sender.
+                        self.geometry.ring(i).word(0).store(0, Relaxed);
+                    }
+                    slot.head.value.store(tail, Release);
+                    slot.tail.value.store(tail, Release);
+                    side.closed.store(0, Release);
+                    if side
+                        .holder
+                        .compare_exchange(holder, 0, AcqRel, Relaxed)
+                        .is_ok()
+                    {
+                        self.broken[i] = false;
+                        self.last_gone = kind;
+                    } else {
+                        held = true;
+                    }
+                }
+                _ => held = true,
+            }
+        }
+        (!held && header.news.opened.load(Acquire) != 0).then_some(self.last_gone)
+    }
+
+    pub(super) fn close(&mut self) {
+        let side = &self.geometry.header().receiver;
+        side.closed.store(1, SeqCst);
+        let me = ProcessId::this_process().pack();
+        let _ = side.holder.compare_exchange(me, 0, AcqRel, Relaxed);
+        side.signal.fetch_add(1, SeqCst);
+        sys::futex_wake(&side.signal);
+    }
+}
