@@ -14,6 +14,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod exports;
+mod family;
 mod leaks;
 mod procfs;
 mod run;
