@@ -18,12 +18,12 @@
 struct timespec;
 
 /* The version of rshm these declarations come from (see rshm_version()). */
-#define RSHM_VERSION "0.2.0"
+#define RSHM_VERSION "0.2.1"
 #define RSHM_VERSION_MAJOR 0
 #define RSHM_VERSION_MINOR 2
-#define RSHM_VERSION_PATCH 0
+#define RSHM_VERSION_PATCH 1
 /* MAJOR*1000000 + MINOR*1000 + PATCH, for #if comparisons. */
-#define RSHM_VERSION_NUMBER 2000
+#define RSHM_VERSION_NUMBER 2001
 
 /**
  * The outcome of a handle call. Codes are stable; `rshm_status_str` names
