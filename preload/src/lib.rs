@@ -16,6 +16,7 @@
 mod exports;
 mod family;
 mod leaks;
+mod line;
 mod procfs;
 mod run;
 mod settings;
