@@ -31,8 +31,8 @@ RUST_SOURCES := $(shell find src rshm/src compat/src preload/src cli/src -name '
 # The system libraries librshm.a needs, as rustc reports them.
 STATIC_LIBS  := target/native-static-libs
 
-.PHONY: all run test header examples install uninstall clean bench fuzz fuzz-differential fuzz-c stress miri \
-        runner-test lint header-test rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
+.PHONY: all run test header examples install uninstall clean bench fuzz fuzz-differential fuzz-c stress miri peers-test \
+        runner-test lint header-test rust-test c-test example-test compat-test preload-test preload-family-test install-test stress-test valgrind-test \
         docs-test cpp-test cmake-test c89-test toolchain-test abi-check abi-baseline deps-run deps-test test-all deb deb-test
 
 all: $(SHARED) $(STATIC) $(PRELOAD) $(COMMAND) examples
@@ -126,6 +126,14 @@ $(CTESTS)/leaky: tests/preload/leaky.c
 	$(CC) -std=c11 $(WARN) $(CFLAGS) $< -o $@
 $(CTESTS)/preload_threads: tests/preload/threads.c
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -pthread $< -o $@
+# The semaphore and message queue calls under the preload (tests/run/preload_family.sh).
+$(CTESTS)/preload_family: tests/preload/family.c | $(CTESTS)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) $< -o $@
+# The same program through rshm_compat.h: the eight calls become rshm's.
+$(CTESTS)/family_compat: tests/preload/family.c include/rshm_compat.h include/rshm.h $(SHARED) | $(CTESTS)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -include rshm_compat.h -Iinclude $< -L$(RELEASE) -lrshm $(RPATH) -o $@
+preload-family-test: $(PRELOAD) $(CTESTS)/preload_family $(CTESTS)/family_compat
+	@PRELOAD=$(abspath $(PRELOAD)) CTESTS=$(abspath $(CTESTS)) $(RUN)/isolated.sh sh $(RUN)/preload_family.sh
 
 # The rules above that have no mkdir of their own: any of them may run first.
 $(COMPAT_BINS) $(PRELOAD_BINS) $(CTESTS)/stress: | $(CTESTS)
@@ -138,7 +146,7 @@ $(CTESTS)/stress: tests/stress/stress.c include/rshm.h $(SHARED)
 # ---- the tests ----
 test: deps-test
 	@$(MAKE) --no-print-directory test-all
-test-all: runner-test toolchain-test lint header-test abi-check rust-test c-test example-test compat-test preload-test install-test stress-test valgrind-test \
+test-all: runner-test toolchain-test lint header-test abi-check rust-test c-test example-test compat-test preload-test preload-family-test install-test stress-test valgrind-test \
       docs-test cpp-test cmake-test c89-test
 	@echo "make test: all passed"
 
@@ -202,6 +210,10 @@ c89-test: $(INSTALL_DEPS)
 	@MAKE="$(MAKE)" CC="$(CC)" $(RUN)/c89.sh
 
 # ---- long runs, not part of make test ----
+# The peers' own suites (Python's sysv_ipc, Perl's IPC::SysV) with and without the
+# preload: fetched through pip and apt-get source (network), so not part of make test.
+peers-test: $(PRELOAD)
+	@sh tests/peers/run.sh $(PRELOAD)
 stress:
 	@$(MAKE) --no-print-directory stress-test STRESS_PROCS=64 STRESS_SECONDS=60
 
@@ -212,7 +224,7 @@ FUZZ_SECONDS ?= 120
 fuzz: fuzz-differential fuzz-c
 fuzz-differential: $(PRELOAD)
 	RSHM_FUZZ_CASES=$(FUZZ_CASES) RSHM_PRELOAD_LIB=$(abspath $(PRELOAD)) $(RUN)/isolated.sh \
-		$(CARGO) test --release --quiet --test fuzz_differential -- --nocapture
+		$(CARGO) test --release --quiet --test fuzz_differential --test fuzz_family -- --nocapture
 # cargo fuzz needs a nightly toolchain; it is installed here when missing.
 fuzz-c:
 	@command -v cargo-fuzz > /dev/null || $(CARGO) install cargo-fuzz --locked
@@ -340,7 +352,7 @@ bench: $(SHARED)
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/copy.c -L$(RELEASE) -lrshm -lm $(RPATH) -o target/bench/copy
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude benches/prefault.c -L$(RELEASE) -lrshm -lm $(RPATH) -o target/bench/prefault
 	cd bench && $(CARGO) build --release --quiet
-	@echo "== the five calls against glibc"; ./target/bench/calls target/bench/calls.csv
+	@echo "== the libc-compatible calls against glibc"; ./target/bench/calls target/bench/calls.csv
 	@echo "== checked copies (rshm_write / rshm_read, and the inline view) against memcpy"; ./target/bench/copy target/bench/copy.csv
 	@echo "== the first touch of a 1 GiB segment"; ./target/bench/prefault target/bench/prefault.csv
 	@echo "== channels and IPC, with iceoryx2, Boost.Interprocess and SysV"; ./bench/target/release/rshm-bench target/bench

@@ -11,14 +11,19 @@
 #include <sys/types.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/sem.h>
+#include <sys/msg.h>
+
+/* Declared ahead for rshm_semtimedop (see <time.h>). */
+struct timespec;
 
 /* The version of rshm these declarations come from (see rshm_version()). */
-#define RSHM_VERSION "0.2.0"
+#define RSHM_VERSION "0.2.1"
 #define RSHM_VERSION_MAJOR 0
 #define RSHM_VERSION_MINOR 2
-#define RSHM_VERSION_PATCH 0
+#define RSHM_VERSION_PATCH 1
 /* MAJOR*1000000 + MINOR*1000 + PATCH, for #if comparisons. */
-#define RSHM_VERSION_NUMBER 2000
+#define RSHM_VERSION_NUMBER 2001
 
 /**
  * The outcome of a handle call. Codes are stable; `rshm_status_str` names
@@ -205,6 +210,12 @@ typedef enum rshm_status {
  * rshm_channel_close. One end must not be used by two threads at once.
  */
 typedef struct rshm_channel rshm_channel;
+
+/**
+ * A message queue (opaque). Made by rshm_queue_open, freed by
+ * rshm_queue_close. One handle may be used by several threads at once.
+ */
+typedef struct rshm_queue rshm_queue;
 
 /**
  * An open, attached segment (opaque). Made by rshm_open, freed by rshm_close.
@@ -532,6 +543,76 @@ int rshm_shmdt(const void *shmaddr);
 int rshm_shmctl(int shmid, int cmd, struct shmid_ds *buf);
 
 /**
+ * `msgget(2)`: the id of the message queue for `key`, created with the
+ * permission bits of `msgflg` when it has `IPC_CREAT` and the key has none
+ * (always, for `IPC_PRIVATE`). Returns -1 and sets errno on failure; bits
+ * beyond `IPC_CREAT`, `IPC_EXCL` and 0777 fail with `EINVAL`.
+ */
+int rshm_msgget(key_t key, int msgflg);
+
+/**
+ * `msgsnd(2)`: sends the message at `msgp` (a `long` type greater than 0,
+ * then `msgsz` bytes of text) to queue `msqid`, waiting for room unless
+ * `msgflg` has `IPC_NOWAIT`. Returns 0, or -1 with errno as glibc sets it;
+ * flags beyond `IPC_NOWAIT` fail with `EINVAL`.
+ */
+int rshm_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg);
+
+/**
+ * `msgrcv(2)`: takes a message from queue `msqid` into `msgp` (its type,
+ * then at most `msgsz` bytes of text), chosen by `msgtyp`: 0 the first, > 0
+ * the first of that type (of another with `MSG_EXCEPT`), < 0 the first of
+ * the lowest type up to |msgtyp|. `MSG_NOERROR` cuts a longer text;
+ * `MSG_COPY` (with `IPC_NOWAIT`) copies the message at index `msgtyp`
+ * without taking it. Returns the bytes of text, or -1 with errno as glibc
+ * sets it; flags beyond those four and `IPC_NOWAIT` fail with `EINVAL`.
+ */
+ssize_t rshm_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
+
+/**
+ * `msgctl(2)`: every command glibc accepts (`IPC_STAT`, `IPC_SET`,
+ * `IPC_RMID`, `IPC_INFO`, `MSG_INFO`, `MSG_STAT`, `MSG_STAT_ANY`), with
+ * glibc's structures (`struct msginfo` for `IPC_INFO` and `MSG_INFO`).
+ * Returns what the kernel returns (0, an index or an id), or -1 with errno
+ * as glibc sets it.
+ */
+int rshm_msgctl(int msqid, int cmd, struct msqid_ds *buf);
+
+/**
+ * `semget(2)`: the id of the semaphore set for `key`, created with `nsems`
+ * semaphores and the permission bits of `semflg` when it has `IPC_CREAT`
+ * and the key has none (always, for `IPC_PRIVATE`). Returns -1 and sets
+ * errno on failure; bits of `semflg` beyond `IPC_CREAT`, `IPC_EXCL` and
+ * 0777 fail with `EINVAL` (the kernel would ignore them).
+ */
+int rshm_semget(key_t key, int nsems, int semflg);
+
+/**
+ * `semop(2)`: the `nsops` operations of `sops` on set `semid`, all at once,
+ * waiting as long as it takes unless one has `IPC_NOWAIT`. Returns 0, or -1
+ * with errno as glibc sets it (`EIDRM` when the set is removed under a
+ * waiter, `EINTR` on a signal).
+ */
+int rshm_semop(int semid, struct sembuf *sops, size_t nsops);
+
+/**
+ * `semtimedop(2)`: `semop` waiting at most `timeout` (NULL: as long as it
+ * takes); -1 with `EAGAIN` when it expires.
+ */
+int rshm_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct timespec *timeout);
+
+/**
+ * `semctl(2)`: `cmd` on set `semid` (on semaphore `semnum` for `GETVAL`,
+ * `SETVAL`, `GETPID`, `GETNCNT` and `GETZCNT`), with a fourth argument,
+ * `union semun`, for the commands that use it (`SETVAL`: `val`; `GETALL`,
+ * `SETALL`: `array`; `IPC_STAT`, `IPC_SET`, `SEM_STAT`, `SEM_STAT_ANY`:
+ * `buf`; `IPC_INFO`, `SEM_INFO`: a `struct seminfo`). Declared variadic in
+ * the header, as in libc. Returns what the kernel returns (a value, a
+ * count, a pid, an id, an index, or 0), or -1 with errno as glibc sets it.
+ */
+int rshm_semctl(int semid, int semnum, int cmd, ...);
+
+/**
  * Makes a robust, process-shared mutex at `offset` of the segment
  * (RSHM_MUTEX_SIZE bytes, offset a multiple of 8). Once, before any use.
  *
@@ -568,6 +649,55 @@ rshm_status rshm_mutex_consistent(struct rshm_segment *seg, size_t offset);
  * NULL is ignored.
  */
 void rshm_options_init(struct rshm_options *opts);
+
+/**
+ * Opens (or, with RSHM_CREATE, creates) the message queue for the key `opts`
+ * names (path and proj_id, or key). mode (0: 0600), RSHM_EXCLUSIVE and
+ * RSHM_VERIFY_OWNER apply; a size and the flags of segments (RSHM_READ_ONLY,
+ * RSHM_REMOVE_ON_CLOSE, RSHM_HUGE_PAGES, RSHM_PREFAULT, RSHM_BY_ID) are
+ * refused with RSHM_ERR_INVALID_ARGUMENT. On failure `*out` is NULL.
+ */
+rshm_status rshm_queue_open(const struct rshm_options *opts, struct rshm_queue **out);
+
+/**
+ * Sends the `len` bytes at `msg` with type `type` (greater than 0), waiting
+ * for room at most `timeout_ms` (negative: as long as it takes; 0:
+ * RSHM_ERR_WOULD_BLOCK at once when the queue is full). A message longer
+ * than kernel.msgmax is RSHM_ERR_INVALID_ARGUMENT.
+ */
+rshm_status rshm_queue_send(struct rshm_queue *q,
+                            long type,
+                            const void *msg,
+                            size_t len,
+                            long timeout_ms);
+
+/**
+ * Takes a message into `buf` (`cap` bytes) by msgrcv's type rules (`type`
+ * 0: the first; > 0: the first of that type; < 0: the first of the lowest
+ * type up to |type|), waiting at most `timeout_ms`; stores its length in
+ * `*len` and its type in `*type_out` (when not NULL). A message longer than
+ * `cap` stays in the queue: RSHM_ERR_OUT_OF_BOUNDS with its length in `*len`
+ * (0 if it could not be peeked: it was taken meanwhile, or the kernel lacks
+ * MSG_COPY).
+ */
+rshm_status rshm_queue_recv(struct rshm_queue *q,
+                            long type,
+                            void *buf,
+                            size_t cap,
+                            size_t *len,
+                            long *type_out,
+                            long timeout_ms);
+
+/**
+ * Removes the queue (IPC_RMID): its messages are lost, and processes
+ * waiting on it get RSHM_ERR_REMOVED.
+ */
+rshm_status rshm_queue_remove(struct rshm_queue *q);
+
+/**
+ * Frees the handle (the queue stays, unless removed). NULL is a no-op.
+ */
+void rshm_queue_close(struct rshm_queue *q);
 
 /**
  * Opens (or, with RSHM_CREATE, creates) the segment `opts` describes and

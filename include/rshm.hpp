@@ -777,6 +777,101 @@ private:
     rshm_sem *handle_ = nullptr;
 };
 
+// ---- message queues ----
+
+// What a queue receive took: the message's length and its type.
+struct received {
+    std::size_t len = 0;
+    long type = 0;
+};
+
+// A SysV message queue (rshm_queue), freed when destroyed (the queue stays unless
+// removed). Move-only; several threads may use one at once. Receives take messages by
+// msgrcv's type rules: 0 the first, > 0 the first of that type, < 0 the first of the
+// lowest type up to |type|. A message longer than the buffer stays in the queue
+// (RSHM_ERR_OUT_OF_BOUNDS). Timed waits poll, at most 1 ms apart (docs/c-api.md).
+class queue {
+public:
+    queue() noexcept = default;
+    // Takes ownership of a handle from rshm_queue_open.
+    explicit queue(rshm_queue *adopted) noexcept : handle_(adopted) {}
+    queue(queue &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    queue &operator=(queue &&other) noexcept {
+        if (this != &other) {
+            close();
+            handle_ = std::exchange(other.handle_, nullptr);
+        }
+        return *this;
+    }
+    queue(const queue &) = delete;
+    queue &operator=(const queue &) = delete;
+    ~queue() { close(); }
+
+    // Opens the queue for the key `opts` names (create() makes it); a size or a
+    // segment's flag is refused (RSHM_ERR_INVALID_ARGUMENT).
+#if RSHM_HPP_EXCEPTIONS
+    [[nodiscard]] static queue open(const options &opts) { return open(opts, nothrow).value(); }
+#endif
+    [[nodiscard]] static result<queue> open(const options &opts, nothrow_t) noexcept {
+        const rshm_options c = opts.c_options();
+        rshm_queue *q = nullptr;
+        const rshm_status st = rshm_queue_open(&c, &q);
+        if (st != RSHM_OK) return error_info::last(st);
+        return queue(q);
+    }
+
+    void close() noexcept { rshm_queue_close(std::exchange(handle_, nullptr)); }
+    rshm_queue *release() noexcept { return std::exchange(handle_, nullptr); }
+    rshm_queue *handle() const noexcept { return handle_; }
+    bool is_open() const noexcept { return handle_ != nullptr; }
+    explicit operator bool() const noexcept { return is_open(); }
+
+    // Sends `len` bytes with `type` (> 0), waiting for room as long as it takes.
+#if RSHM_HPP_EXCEPTIONS
+    void send(long type, const void *msg, std::size_t len) { detail::check(rshm_queue_send(handle_, type, msg, len, -1)); }
+#endif
+    result<void> send(long type, const void *msg, std::size_t len, nothrow_t) noexcept {
+        return detail::status(rshm_queue_send(handle_, type, msg, len, -1));
+    }
+    // Sends, waiting for room at most `timeout` (RSHM_ERR_TIMEOUT; zero: RSHM_ERR_WOULD_BLOCK).
+    template <class Rep, class Period>
+    result<void> send_for(long type, const void *msg, std::size_t len, const std::chrono::duration<Rep, Period> &timeout,
+                          nothrow_t) noexcept {
+        return detail::status(rshm_queue_send(handle_, type, msg, len, detail::timeout_ms(timeout)));
+    }
+    // Takes a message of `type` into `buf`, waiting as long as it takes.
+#if RSHM_HPP_EXCEPTIONS
+    received recv(long type, void *buf, std::size_t cap) { return recv_ms(type, buf, cap, -1).value(); }
+#endif
+    result<received> recv(long type, void *buf, std::size_t cap, nothrow_t) noexcept {
+        return recv_ms(type, buf, cap, -1);
+    }
+    // Takes a message if one is there (RSHM_ERR_WOULD_BLOCK if not).
+    result<received> try_recv(long type, void *buf, std::size_t cap, nothrow_t) noexcept {
+        return recv_ms(type, buf, cap, 0);
+    }
+    // Takes a message, waiting at most `timeout` (RSHM_ERR_TIMEOUT).
+    template <class Rep, class Period>
+    result<received> recv_for(long type, void *buf, std::size_t cap, const std::chrono::duration<Rep, Period> &timeout,
+                              nothrow_t) noexcept {
+        return recv_ms(type, buf, cap, detail::timeout_ms(timeout));
+    }
+    // Removes the queue (IPC_RMID): its messages are lost, waiters get RSHM_ERR_REMOVED.
+#if RSHM_HPP_EXCEPTIONS
+    void remove() { detail::check(rshm_queue_remove(handle_)); }
+#endif
+    result<void> remove(nothrow_t) noexcept { return detail::status(rshm_queue_remove(handle_)); }
+
+private:
+    result<received> recv_ms(long type, void *buf, std::size_t cap, long timeout_ms) noexcept {
+        received got;
+        const rshm_status st = rshm_queue_recv(handle_, type, buf, cap, &got.len, &got.type, timeout_ms);
+        if (st != RSHM_OK) return error_info::last(st);
+        return got;
+    }
+    rshm_queue *handle_ = nullptr;
+};
+
 // ---- channels ----
 
 // Which end of a channel.

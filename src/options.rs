@@ -10,7 +10,8 @@
 
 use libc::{c_char, c_int, c_uint, key_t};
 use rshm::{
-    msg, ChannelOptions, Error, ErrorKind, Key, Mode, OpenOptions, Result, SemaphoreOptions,
+    msg, ChannelOptions, Error, ErrorKind, Key, Mode, OpenOptions, QueueOptions, Result,
+    SemaphoreOptions,
 };
 
 /// rshm_options.flags: create the segment if the key has none.
@@ -77,6 +78,8 @@ const SEGMENT_FLAGS: c_uint = RSHM_CREATE
     | RSHM_PREFAULT;
 /// The flags a semaphore set (rshm_sem_open) takes.
 pub(crate) const SEMAPHORE_FLAGS: c_uint = RSHM_CREATE | RSHM_EXCLUSIVE | RSHM_VERIFY_OWNER;
+/// What a message queue takes (rshm_queue_open): the same as a semaphore set.
+const QUEUE_FLAGS: c_uint = RSHM_CREATE | RSHM_EXCLUSIVE | RSHM_VERIFY_OWNER;
 /// The flags a channel takes (rshm_channel_create and _open): it is created by
 /// its own call, always exclusively, and both ends write its segment.
 const CHANNEL_FLAGS: c_uint =
@@ -330,5 +333,32 @@ pub(crate) fn channel_options(opts: *const rshm_options, create: bool) -> Result
         .many_senders(c.has(RSHM_CHANNEL_MANY_SENDERS))
         .broadcast(c.has(RSHM_CHANNEL_BROADCAST))
         .max_peers(c.opts.max_peers);
+    Ok(options)
+}
+
+/// The options of a message queue (rshm_queue_open): key or path, mode,
+/// RSHM_CREATE, RSHM_EXCLUSIVE and RSHM_VERIFY_OWNER. Everything that belongs
+/// to a segment (a size, RSHM_READ_ONLY, RSHM_REMOVE_ON_CLOSE, RSHM_HUGE_PAGES,
+/// RSHM_PREFAULT, RSHM_BY_ID and its id) is refused, each by name, never ignored.
+pub(crate) fn queue_options(opts: *const rshm_options) -> Result<QueueOptions> {
+    let c = common(opts)?;
+    if c.opts.size != 0 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            rshm::error::Call::Unnamed,
+            msg!(
+                "size is {}, but a queue has no size (kernel.msgmnb bounds its bytes): leave it 0",
+                c.opts.size
+            ),
+        ));
+    }
+    c.take_only("a message queue (rshm_queue_open)", QUEUE_FLAGS, false)?;
+    let mut options = QueueOptions::new();
+    options
+        .key(c.key)
+        .mode(c.mode)
+        .create(c.has(RSHM_CREATE))
+        .exclusive(c.has(RSHM_EXCLUSIVE))
+        .verify_owner(c.has(RSHM_VERIFY_OWNER));
     Ok(options)
 }

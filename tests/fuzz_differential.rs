@@ -15,6 +15,14 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::ffi::CString;
 
 const NOBODY: u32 = 65534;
+
+/// The user the runs become: not `nobody`, whom other programs on the machine
+/// share, but a uid of this process's own (no account needs to exist). Memory
+/// locked with `SHM_LOCK` is charged to the locking user machine-wide, so locks
+/// made as `nobody` by another test run at the same time would make ours fail.
+fn own_user() -> u32 {
+    0x5253_0000 + std::process::id() % 0x1_0000
+}
 /// PROT_NONE address space reserved for fixed-address attaches: nothing else lives there.
 const REGION: usize = 4 << 30;
 /// shmmax inside each namespace, so no attach can reach beyond REGION.
@@ -79,7 +87,8 @@ enum Op {
     Shmat(IdArg, AtAddr, c_int),
     Shmdt(DtAddr),
     Shmctl(IdArg, c_int, BufArg, u32, u32),
-    BecomeNobody,
+    /// Become [`own_user`] (a user without privileges).
+    BecomeUser,
     BecomeRoot,
 }
 
@@ -192,7 +201,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (id(), at, shmat_flags()).prop_map(|(i, a, f)| Op::Shmat(i, a, f)),
         3 => dt.prop_map(Op::Shmdt),
         5 => (id(), cmd(), buf, 0u32..0o10000, uid).prop_map(|(i, c, b, m, u)| Op::Shmctl(i, c, b, m, u)),
-        1 => Just(Op::BecomeNobody),
+        1 => Just(Op::BecomeUser),
         1 => Just(Op::BecomeRoot),
     ]
 }
@@ -540,8 +549,8 @@ fn run(api: &Api, fixture: &Fixture, ops: &[Op]) -> Result<Run, TestCaseError> {
                         }
                     }
                 }
-                Op::BecomeNobody => {
-                    set_ids(NOBODY, NOBODY, 0);
+                Op::BecomeUser => {
+                    set_ids(own_user(), own_user(), 0);
                     Outcome::Value(0)
                 }
                 Op::BecomeRoot => {
@@ -579,6 +588,7 @@ fn run(api: &Api, fixture: &Fixture, ops: &[Op]) -> Result<Run, TestCaseError> {
     }
     set_ids(0, 0, 0);
     let segments = snapshot();
+    release_segments();
     for &addr in &attached {
         // SAFETY: detaching what this run attached (a stale address is just EINVAL).
         unsafe { (api.shmdt)(addr as *const c_void) };
@@ -609,6 +619,30 @@ impl Stats {
 
 thread_local! {
     static STATS: std::cell::RefCell<Stats> = std::cell::RefCell::new(Stats::default());
+}
+
+/// Unlocks and removes every segment of the namespace, as root, before the run
+/// leaves it. The kernel tears an abandoned IPC namespace down later, on a
+/// workqueue; until then its locked segments still count against the locking
+/// user's RLIMIT_MEMLOCK, and the next run's `SHM_LOCK` would fail with ENOMEM
+/// (`locked_memory_never_outlives_a_run`). `SHM_UNLOCK` returns the charge at
+/// once, even for a segment that is still attached.
+fn release_segments() {
+    let mut info = [0u64; 8];
+    // SAFETY: info is large enough for struct shm_info.
+    let max = unsafe { libc::shmctl(0, 14, info.as_mut_ptr().cast()) };
+    for index in 0..=max {
+        // SAFETY: all-zero is a valid shmid_ds, which SHM_STAT_ANY fills.
+        let mut ds: shmid_ds = unsafe { std::mem::zeroed() };
+        // SAFETY: ds is a valid shmid_ds; the id is the one SHM_STAT_ANY returned.
+        unsafe {
+            let id = libc::shmctl(index, 15, &mut ds);
+            if id >= 0 {
+                libc::shmctl(id, libc::SHM_UNLOCK, std::ptr::null_mut());
+                libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut());
+            }
+        }
+    }
 }
 
 /// The namespace's segments: key, size, mode, attach count and owner.
@@ -691,4 +725,42 @@ fn rshm_and_the_preload_give_glibcs_results_for_random_call_sequences() {
             ""
         }
     );
+}
+
+/// Memory that one run locks (`SHM_LOCK` as another user) is charged to that
+/// user until the segment goes; a namespace left behind is torn down later, by
+/// the kernel's workqueue, so each run must release its segments itself or the
+/// next run's locks fail with ENOMEM where the previous run's succeeded.
+#[test]
+fn locked_memory_never_outlives_a_run() {
+    let fixture = Fixture::new();
+    let mut ops = vec![Op::BecomeUser];
+    for _ in 0..6 {
+        ops.push(Op::Shmget(
+            KeyArg::Private,
+            1 << 20,
+            libc::IPC_CREAT | 0o600,
+        ));
+    }
+    for i in 0..6 {
+        ops.push(Op::Shmctl(
+            IdArg::Made(i),
+            libc::SHM_LOCK,
+            BufArg::Good,
+            0,
+            0,
+        ));
+    }
+    let first = run(&GLIBC, &fixture, &ops).unwrap();
+    assert!(
+        first.outcomes[7..]
+            .iter()
+            .all(|o| *o == Outcome::Buffer(0, vec![])),
+        "six 1 MiB locks fit in RLIMIT_MEMLOCK (8 MiB): {first:?}"
+    );
+    for round in 0..50 {
+        let again = run(&GLIBC, &fixture, &ops).unwrap();
+        assert_eq!(again, first, "round {round} differs from the first run");
+    }
+    let _ = std::fs::remove_file(fixture.file.to_str().unwrap());
 }

@@ -11,6 +11,10 @@
 
 pub mod boundary;
 
+/// The semaphore and message queue calls over C values: rshm's core takes
+/// them as they are (`rshm::sysv`), so librshm and the preload share these.
+pub use rshm::sysv::{msgctl, msgget, msgrcv, msgsnd, semctl, semget, semtimedop};
+
 use libc::{c_char, c_int, c_void, key_t, shmid_ds};
 use rshm::error::Call;
 use rshm::{AttachFlags, Command, Error, ErrorKind, GetFlags, Key, Segment, Validation};

@@ -286,7 +286,7 @@ extern "C" fn at_exit() {
 
 /// Joins the run and registers the verdict to run at exit (at load).
 pub fn start() {
-    if run::join_at_load() {
+    if run::join_at_load(verdict) {
         // SAFETY: at_exit is a plain function that lives for the whole process.
         unsafe { libc::atexit(at_exit) };
     }

@@ -14,7 +14,9 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod exports;
+mod family;
 mod leaks;
+mod line;
 mod procfs;
 mod run;
 mod settings;

@@ -73,7 +73,7 @@ fn set_dir(dir: &[u8]) {
 
 /// Joins the run named in the environment, or starts one. At load, with the
 /// leak check on; false (said on stderr) when there is no directory to use.
-pub fn join_at_load() -> bool {
+pub fn join_at_load(verdict: fn()) -> bool {
     remember_how_this_library_is_mapped();
     let mut named = [0u8; DIR_MAX + 1];
     if let Some(dir) = settings::copy_env(RUN_VARIABLE, &mut named) {
@@ -87,11 +87,11 @@ pub fn join_at_load() -> bool {
     }
     match start_run() {
         Ok(()) => {
-            start_keeper();
+            start_keeper(verdict);
             at_fork_register_children()
         }
         Err((base, errno)) => {
-            crate::trace::say(format_args!(
+            crate::line::say(format_args!(
                 "RSHM_LEAK_CHECK: cannot make a run directory in {} ({}): no leak check",
                 base.escape_ascii(),
                 rshm::Errno::new(errno)
@@ -277,7 +277,7 @@ pub fn leave_or_claim_verdict() -> bool {
 
 /// Starts the keeper (see the module's documentation): a grandchild that this
 /// process reaps the intermediate of at once.
-fn start_keeper() {
+fn start_keeper(verdict: fn()) {
     // SAFETY: at load, before main: the child only calls async-signal-safe functions and _exit.
     let child = unsafe { libc::fork() };
     if child < 0 {
@@ -294,11 +294,11 @@ fn start_keeper() {
         // SAFETY: the intermediate ends at once, without the program's exit handlers.
         unsafe { libc::_exit(0) };
     }
-    keep();
+    keep(verdict);
 }
 
 /// The keeper's life: it holds no descriptor but stderr, and ends with the run.
-fn keep() -> ! {
+fn keep(verdict: fn()) -> ! {
     // SAFETY: plain descriptor calls on this process's own table.
     unsafe {
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
@@ -318,7 +318,7 @@ fn keep() -> ! {
         // Itself excluded: should a process of the run be its reaper, that one registers it at exit.
         if others_done(ProcessId::this_process()) {
             if claim_verdict() {
-                crate::leaks::verdict();
+                verdict();
                 clean();
             }
             break;

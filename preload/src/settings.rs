@@ -272,7 +272,7 @@ fn say_what_is_not_understood() {
         // SAFETY: each entry is a NUL-terminated string.
         let bytes = unsafe { CStr::from_ptr(string) }.to_bytes();
         if let Some(complaint) = complaint(bytes) {
-            crate::trace::say(format_args!("{complaint}"));
+            crate::line::say(format_args!("{complaint}"));
         }
         // SAFETY: the array goes on until its NULL.
         entry = unsafe { entry.add(1) };

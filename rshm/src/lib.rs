@@ -32,6 +32,7 @@ mod options;
 mod segment;
 mod sync;
 mod sys;
+pub mod sysv;
 
 pub use error::{Errno, Error, ErrorKind, Result};
 pub use flags::{AttachFlags, GetFlags, Mode, Validation};
@@ -47,6 +48,7 @@ pub use sync::channel::{
     RECEIVER_PROBE_INTERVAL,
 };
 pub use sync::mutex::{Mutex, LIVENESS_CHECK, MUTEX_SIZE};
+pub use sync::queue::{Queue, QueueOptions, Received};
 pub use sync::semaphore::{Semaphore, SemaphoreOptions};
 
 /// An attachment this process made through rshm and still holds.

@@ -56,6 +56,56 @@ unsafe fn syscall3(number: c_long, a: usize, b: usize, c: usize) -> isize {
     }
 }
 
+/// A raw five-argument syscall: the kernel's return, `-errno` on failure.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn syscall5(number: c_long, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the x86_64 syscall ABI: number in rax, arguments in rdi, rsi, rdx,
+    // r10, r8; the kernel clobbers rcx and r11 and touches no user stack.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") number as isize => ret,
+            in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d, in("r8") e,
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack)
+        );
+    }
+    ret
+}
+
+/// A raw five-argument syscall: the kernel's return, `-errno` on failure.
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+unsafe fn syscall5(number: c_long, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the aarch64 syscall ABI: number in x8, arguments in x0..x4, result in x0.
+    unsafe {
+        std::arch::asm!(
+            "svc 0",
+            in("x8") number,
+            inlateout("x0") a as isize => ret, in("x1") b, in("x2") c, in("x3") d, in("x4") e,
+            options(nostack)
+        );
+    }
+    ret
+}
+
+/// A raw five-argument syscall through libc's `syscall(2)`, as `-errno` on failure.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[inline]
+unsafe fn syscall5(number: c_long, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    // SAFETY: forwarded from the callers, which pass what the syscall expects.
+    let ret = unsafe { libc::syscall(number, a, b, c, d, e) } as isize;
+    if ret == -1 {
+        // SAFETY: __errno_location always returns a valid pointer to this thread's errno.
+        -(unsafe { *libc::__errno_location() } as isize)
+    } else {
+        ret
+    }
+}
+
 /// The result of a raw syscall: values in `-4095..=-1` are `-errno`.
 #[inline(always)]
 fn check(ret: isize) -> Result<usize, Errno> {
@@ -420,16 +470,12 @@ pub(crate) unsafe fn msgctl(id: c_int, cmd: c_int, buf: *mut c_void) -> Result<c
     }
 }
 
-/// `msgget(2)`: the queue for `key`, created as `flags` says (the tests make queues with it).
-#[cfg(test)]
+/// `msgget(2)`: the queue for `key`, created as `flags` says.
+#[inline]
 pub(crate) fn msgget(key: libc::key_t, flags: c_int) -> Result<c_int, Errno> {
-    // SAFETY: msgget takes no pointers.
-    let ret = unsafe { libc::syscall(libc::SYS_msgget, key, flags) };
-    if ret == -1 {
-        Err(last_errno())
-    } else {
-        Ok(ret as c_int)
-    }
+    // SAFETY: msgget takes no pointers; any argument values are safe to pass.
+    let ret = unsafe { syscall3(libc::SYS_msgget, key as usize, flags as usize, 0) };
+    check(ret).map(|id| id as c_int)
 }
 
 /// `msgsnd(2)` of one message of type 1 holding `text`, without waiting (tests).
@@ -489,4 +535,118 @@ pub(crate) unsafe fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> Re
     } else {
         Err(last_errno())
     }
+}
+
+// ---- The libc-compatible semaphore and message queue calls (`sysv/`): one raw syscall each. ----
+
+/// `semtimedop(2)` with the caller's pointers as they are (`semop` is this with a NULL timeout).
+///
+/// # Safety
+/// `sops` and `timeout` go to the kernel, which reads them with fault checks (EFAULT).
+#[inline]
+pub(crate) unsafe fn semtimedop_raw(
+    id: c_int,
+    sops: *mut libc::sembuf,
+    nsops: usize,
+    timeout: *const libc::timespec,
+) -> Result<(), Errno> {
+    // SAFETY: forwarded contract; the kernel checks every pointer.
+    let ret = unsafe {
+        syscall5(
+            libc::SYS_semtimedop,
+            id as usize,
+            sops as usize,
+            nsops,
+            timeout as usize,
+            0,
+        )
+    };
+    check(ret).map(drop)
+}
+
+/// `semctl(2)` with the fourth word as the caller passed it (an int or a pointer, by `cmd`).
+///
+/// # Safety
+/// When `cmd` reads or writes memory, `arg` is its address; the kernel checks it (EFAULT).
+#[inline]
+pub(crate) unsafe fn semctl_raw(
+    id: c_int,
+    semnum: c_int,
+    cmd: c_int,
+    arg: usize,
+) -> Result<c_int, Errno> {
+    // SAFETY: forwarded contract.
+    let ret = unsafe {
+        syscall5(
+            libc::SYS_semctl,
+            id as usize,
+            semnum as usize,
+            cmd as usize,
+            arg,
+            0,
+        )
+    };
+    check(ret).map(|ret| ret as c_int)
+}
+
+/// `msgsnd(2)`: `msgp` points to a `long` type followed by `msgsz` bytes.
+///
+/// # Safety
+/// `msgp` goes to the kernel, which reads it with fault checks (EFAULT).
+#[inline]
+pub(crate) unsafe fn msgsnd_raw(
+    id: c_int,
+    msgp: *const c_void,
+    msgsz: usize,
+    flags: c_int,
+) -> Result<(), Errno> {
+    // SAFETY: forwarded contract.
+    let ret = unsafe {
+        syscall5(
+            libc::SYS_msgsnd,
+            id as usize,
+            msgp as usize,
+            msgsz,
+            flags as usize,
+            0,
+        )
+    };
+    check(ret).map(drop)
+}
+
+/// `msgrcv(2)`: the length of the text received into `msgp` (after its `long` type).
+///
+/// # Safety
+/// `msgp` goes to the kernel, which writes it with fault checks (EFAULT).
+#[inline]
+pub(crate) unsafe fn msgrcv_raw(
+    id: c_int,
+    msgp: *mut c_void,
+    msgsz: usize,
+    msgtyp: libc::c_long,
+    flags: c_int,
+) -> Result<usize, Errno> {
+    // SAFETY: forwarded contract.
+    let ret = unsafe {
+        syscall5(
+            libc::SYS_msgrcv,
+            id as usize,
+            msgp as usize,
+            msgsz,
+            msgtyp as usize,
+            flags as usize,
+        )
+    };
+    check(ret)
+}
+
+/// `msgctl(2)` made directly (the libc-compatible face's; [`msgctl`] serves the inventory).
+///
+/// # Safety
+/// `buf` goes to the kernel, which checks it (EFAULT).
+#[inline]
+pub(crate) unsafe fn msgctl_raw(id: c_int, cmd: c_int, buf: *mut c_void) -> Result<c_int, Errno> {
+    // SAFETY: forwarded contract.
+    let ret = unsafe { syscall3(libc::SYS_msgctl, id as usize, cmd as usize, buf as usize) };
+    check(ret).map(|ret| ret as c_int)
 }

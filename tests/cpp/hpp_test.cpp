@@ -660,6 +660,29 @@ void zero_copy() {
 
 }  // namespace
 
+void queues() {
+    const auto opts = rshm::options().key(0x52534821);
+    auto q = rshm::queue::open(rshm::options(opts).create().exclusive());
+    q.send(3, "three", 5);
+    CHECK(q.send(1, "one", 3, rshm::nothrow).ok());
+    CHECK(q.send(0, "zero", 4, rshm::nothrow).status() == RSHM_ERR_INVALID_ARGUMENT);
+    char buf[16] = {};
+    auto got = q.recv(-2, buf, sizeof buf); // the lowest type up to 2
+    CHECK(got.len == 3 && got.type == 1 && std::memcmp(buf, "one", 3) == 0);
+    CHECK(q.try_recv(0, buf, 2, rshm::nothrow).status() == RSHM_ERR_OUT_OF_BOUNDS); // stays in the queue
+    auto three = q.try_recv(3, buf, sizeof buf, rshm::nothrow);
+    CHECK(three.ok() && three->len == 5 && three->type == 3);
+    CHECK(q.try_recv(0, buf, sizeof buf, rshm::nothrow).status() == RSHM_ERR_WOULD_BLOCK);
+    const auto start = steady_clock::now();
+    CHECK(q.recv_for(0, buf, sizeof buf, 20ms, rshm::nothrow).status() == RSHM_ERR_TIMEOUT);
+    CHECK(elapsed_ms(start) >= 20);
+    CHECK(thrown([&] { (void)rshm::queue::open(rshm::options(opts).size(4096)); }) == RSHM_ERR_INVALID_ARGUMENT);
+    rshm::queue moved = std::move(q);
+    CHECK(!q && moved);
+    moved.remove();
+    CHECK(thrown([&] { (void)rshm::queue::open(opts); }) == RSHM_ERR_NOT_FOUND);
+}
+
 void many_party_channels() {
     // Many senders: two sender ends (one slot each), one receiver; every message, each sender's in order.
     const auto many = rshm::options().key(0x52534850);
@@ -717,6 +740,7 @@ int main() {
     run("nothrow_forms", nothrow_forms);
     run("timeouts", timeouts);
     run("semaphores", semaphores);
+    run("queues", queues);
     run("mutexes", mutexes);
     run("channels", channels);
     run("channels_between_processes", channels_between_processes);

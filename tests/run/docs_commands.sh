@@ -3,7 +3,13 @@
 # printed. A block whose lines start with "$ " is a session: each such line is a command,
 # and the lines after it are what it prints (stdout and stderr), compared after ids, pids,
 # keys, addresses and other numbers are normalised (every 0x... and every run of digits
-# becomes N). Another block is a list of commands, each of which must succeed.
+# becomes N, and every run of spaces one space, as table columns widen with the numbers);
+# a printed line "..." stands for any lines (none too), for what varies with the machine.
+# Each command must succeed (a session shows a failure with `; echo "exit code $?"`).
+# Another block is a list of commands, each of which must succeed. A "$ " line in a plain
+# ``` block fails: mark it illustrative or fence it as ```sh. Each block starts in a fresh
+# IPC namespace (ids start at 0), where objects it needs are made by commands it shows
+# (ipcmk, say), and it must remove them; HOME is its scratch folder.
 # Each block runs in a scratch folder of its own, through isolated.sh, holding what a
 # reader has in a checkout: include/, tests/, c_examples/ and target/release/ (LIBDIR), the
 # rshm command on PATH, legacy.c (the original demo, tests/seed/shm_example.c) and app.c (a
@@ -20,13 +26,20 @@ out=$root/target/docs-commands
 rm -rf "$out"
 mkdir -p "$out"
 
-# Writes each block to $out/N.block and "N FILE:LINE" to $out/list.
+# Writes each block to $out/N.block and "N FILE:LINE" to $out/list. A "$ " line in a plain
+# ``` block (not marked illustrative) fails: it reads as a session, yet nothing would run it.
 awk -v out="$out" 'BEGIN { skip = -9 }
-/^<!-- snippet: illustrative -- .*-->[ \t]*$/ { skip = FNR; next }
-/^```sh[ \t]*$/ { if (skip == FNR - 1) { skipping = 1; next }
-                  n++; src = out "/" n ".block"; printf "" > src; printf "%d %s:%d\n", n, FILENAME, FNR + 1 > (out "/list"); next }
-/^```/ && (src != "" || skipping) { if (src != "") close(src); src = ""; skipping = 0; next }
+FNR == 1 { fence = 0; src = ""; skip = -9 }
+!fence && /^<!-- snippet: illustrative -- .*-->[ \t]*$/ { skip = FNR; next }
+fence && /^```/ { if (src != "") close(src); src = ""; fence = 0; next }
+/^```/ { lang = $0; sub(/^```/, "", lang); sub(/[ \t]+$/, "", lang); fence = 1; marked = (skip == FNR - 1)
+         if (lang == "sh" && !marked) { n++; src = out "/" n ".block"; printf "" > src; printf "%d %s:%d\n", n, FILENAME, FNR + 1 > (out "/list") }
+         next }
+fence && lang == "" && !marked && /^\$ / {
+    printf "docs: %s:%d: a \"$ \" command in a plain ``` block, which nothing runs: fence it as ```sh to run it as printed, or put <!-- snippet: illustrative -- WHY --> before it\n", FILENAME, FNR
+    failed = 1 }
 src != "" { print > src }
+END { exit failed }
 ' "$@"
 [ -s "$out/list" ] || { echo "docs: no \`\`\`sh block found in $*"; exit 1; }
 
@@ -57,15 +70,24 @@ APP
     fi
     cat > "$dir/prologue" <<PROLOGUE
 set -u
-export PATH="$lib:\$PATH" PKG_CONFIG_PATH="$prefix/lib/pkgconfig" CMAKE_PREFIX_PATH="$prefix"
-normalise() { sed -E -e 's/0x[0-9a-fA-F]+/N/g' -e 's/[0-9]+/N/g'; }
+export HOME="$dir" PATH="$lib:\$PATH" PKG_CONFIG_PATH="$prefix/lib/pkgconfig" CMAKE_PREFIX_PATH="$prefix"
+normalise() { sed -E -e 's/0x[0-9a-fA-F]+/N/g' -e 's/[0-9]+/N/g' -e 's/ +/ /g'; }
 run() { printf "%s\\n" "\$ \$1" >> log; sh -c "\$1" >> log 2>&1 || { echo "failed: \$1"; cat log; exit 1; }; }
+# matches WANT GOT: each line of WANT is the line of GOT, or a line "..." any lines (none too).
+matches() {
+    awk 'function m(i, j,  k) {
+             if (i > nw) return j > ng
+             if (w[i] == "...") { for (k = j; k <= ng + 1; k++) if (m(i + 1, k)) return 1; return 0 }
+             return j <= ng && w[i] == g[j] && m(i + 1, j + 1)
+         }
+         FILENAME == ARGV[1] { w[++nw] = \$0; next } { g[++ng] = \$0 } END { exit !m(1, 1) }' "\$1" "\$2"
+}
 check() {
     printf "%s\\n" "\$ \$1" >> log
     sh -c "\$1" > got 2>&1 || { echo "failed: \$1"; cat got; exit 1; }
     cat got >> log
     normalise < "\$2" > want.n; normalise < got > got.n
-    diff -u want.n got.n > diff.out || { echo "the output of: \$1"; echo "differs from the printed one (numbers normalised):"; cat diff.out; exit 1; }
+    matches want.n got.n || { diff -u want.n got.n > diff.out; echo "the output of: \$1"; echo "differs from the printed one (numbers normalised; ... stands for any lines):"; cat diff.out; exit 1; }
 }
 PROLOGUE
     if ! (cd "$dir" && timeout 300 "$here/isolated.sh" sh -c '. ./prologue; . ./script' < /dev/null > output 2>&1); then

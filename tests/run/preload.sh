@@ -73,12 +73,14 @@ grep -q "segments left: 0" out || fail "threads left segments"
 ! grep -q 'leak' threads.log || fail "the threaded run leaked"
 
 # 8. The loader: the preload has a soname of its own (never librshm's), programs linked
-#    against it need that name, and it exports the five calls and nothing else.
+#    against it need that name, and it exports the thirteen calls (the five
+#    shared memory ones, the semaphore and the message queue ones) and nothing else.
 soname=$(readelf -d "$PRELOAD" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p')
 [ "$soname" = librshm_preload.so.0 ] || fail "the preload's soname is '$soname', want librshm_preload.so.0"
 exports=$(readelf --dyn-syms -W "$PRELOAD" | awk '($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" { sub(/@.*/, "", $8); print $8 }' |
     grep -vx -e _init -e _fini -e _edata -e _end -e __bss_start | sort | tr '\n' ' ')
-[ "$exports" = "ftok shmat shmctl shmdt shmget " ] || fail "the preload exports more than the five calls: $exports"
+[ "$exports" = "ftok msgctl msgget msgrcv msgsnd semctl semget semop semtimedop shmat shmctl shmdt shmget " ] \
+    || fail "the preload exports other than the thirteen calls: $exports"
 chmod 755 "$suid" && mkdir -m 755 "$suid/lib" "$suid/root"
 cp "$PRELOAD" "$suid/lib/librshm_preload.so" && ln -s librshm_preload.so "$suid/lib/librshm_preload.so.0"
 build "$tests/preload/setuid_victim.c" -L"$suid/lib" -Wl,--no-as-needed -lrshm_preload -Wl,--as-needed \

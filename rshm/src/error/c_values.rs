@@ -43,7 +43,7 @@ pub(crate) fn shmctl_command_name(cmd: i32) -> Option<&'static str> {
 /// flags are written in C headers and as the strict checks' reasons say
 /// them), each preceded by `|` unless it comes first; returns whether
 /// anything was written.
-fn write_flags(
+pub(super) fn write_flags(
     f: &mut fmt::Formatter<'_>,
     bits: u32,
     names: &[(u32, &str)],

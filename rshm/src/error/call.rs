@@ -9,6 +9,10 @@ use super::c_values::{
 };
 use super::errno::Errno;
 use super::message::Message;
+use super::sysv_values::{
+    semctl_arg_field, write_command, write_get_flags, write_msg_flags, MSGCTL_COMMANDS,
+    SEMCTL_COMMANDS,
+};
 use std::ffi::{c_char, CStr};
 use std::fmt;
 
@@ -131,6 +135,43 @@ pub enum Call {
     Shmdt { addr: usize },
     /// `shmctl(shmid=5, cmd=IPC_RMID, buf=NULL)`; an unknown cmd is shown as its number.
     Shmctl { shmid: i32, cmd: i32, buf: usize },
+    /// `semget(key=0x41012345, nsems=3, flags=IPC_CREAT|0600)`.
+    Semget { key: i32, nsems: i32, semflg: i32 },
+    /// `semop(semid=3, sops=0x7f..., nsops=2)`, or `semtimedop(..., timeout=...)`
+    /// when `timeout` is given (its address, 0 for NULL).
+    Semop {
+        semid: i32,
+        sops: usize,
+        nsops: usize,
+        timeout: Option<usize>,
+    },
+    /// `semctl(semid=3, semnum=0, cmd=SETVAL, arg.val=1)`: the fourth
+    /// argument shown as the field `cmd` reads, or not at all.
+    Semctl {
+        semid: i32,
+        semnum: i32,
+        cmd: i32,
+        arg: usize,
+    },
+    /// `msgget(key=0x41012345, flags=IPC_CREAT|0600)`.
+    Msgget { key: i32, msgflg: i32 },
+    /// `msgsnd(msqid=3, msgp=0x7f..., msgsz=100, flags=IPC_NOWAIT)`.
+    Msgsnd {
+        msqid: i32,
+        msgp: usize,
+        msgsz: usize,
+        msgflg: i32,
+    },
+    /// `msgrcv(msqid=3, msgp=0x7f..., msgsz=100, msgtyp=-5, flags=0)`.
+    Msgrcv {
+        msqid: i32,
+        msgp: usize,
+        msgsz: usize,
+        msgtyp: i64,
+        msgflg: i32,
+    },
+    /// `msgctl(msqid=3, cmd=IPC_RMID, buf=NULL)`.
+    Msgctl { msqid: i32, cmd: i32, buf: usize },
     /// `NAME(key=0x41012345, size=4096, mode=0600, flags=CREATE|EXCLUSIVE)`.
     Open {
         name: &'static str,
@@ -175,6 +216,90 @@ impl fmt::Display for Call {
             Call::Shmctl { shmid, cmd, buf } => {
                 write!(f, "shmctl(shmid={shmid}, cmd=")?;
                 write_shmctl_command(f, cmd)?;
+                f.write_str(", buf=")?;
+                write_pointer(f, buf)?;
+                f.write_str(")")
+            }
+            Call::Semget { key, nsems, semflg } => {
+                f.write_str("semget(key=")?;
+                write_key(f, key)?;
+                write!(f, ", nsems={nsems}, flags=")?;
+                write_get_flags(f, semflg)?;
+                f.write_str(")")
+            }
+            Call::Semop {
+                semid,
+                sops,
+                nsops,
+                timeout,
+            } => {
+                let name = if timeout.is_some() {
+                    "semtimedop"
+                } else {
+                    "semop"
+                };
+                write!(f, "{name}(semid={semid}, sops=")?;
+                write_pointer(f, sops)?;
+                write!(f, ", nsops={nsops}")?;
+                if let Some(timeout) = timeout {
+                    f.write_str(", timeout=")?;
+                    write_pointer(f, timeout)?;
+                }
+                f.write_str(")")
+            }
+            Call::Semctl {
+                semid,
+                semnum,
+                cmd,
+                arg,
+            } => {
+                write!(f, "semctl(semid={semid}, semnum={semnum}, cmd=")?;
+                write_command(f, &SEMCTL_COMMANDS, cmd)?;
+                match semctl_arg_field(cmd) {
+                    Some("val") => write!(f, ", arg.val={}", arg as i32)?,
+                    Some(field) => {
+                        write!(f, ", arg.{field}=")?;
+                        write_pointer(f, arg)?;
+                    }
+                    None => {}
+                }
+                f.write_str(")")
+            }
+            Call::Msgget { key, msgflg } => {
+                f.write_str("msgget(key=")?;
+                write_key(f, key)?;
+                f.write_str(", flags=")?;
+                write_get_flags(f, msgflg)?;
+                f.write_str(")")
+            }
+            Call::Msgsnd {
+                msqid,
+                msgp,
+                msgsz,
+                msgflg,
+            } => {
+                write!(f, "msgsnd(msqid={msqid}, msgp=")?;
+                write_pointer(f, msgp)?;
+                write!(f, ", msgsz={msgsz}, flags=")?;
+                write_msg_flags(f, msgflg)?;
+                f.write_str(")")
+            }
+            Call::Msgrcv {
+                msqid,
+                msgp,
+                msgsz,
+                msgtyp,
+                msgflg,
+            } => {
+                write!(f, "msgrcv(msqid={msqid}, msgp=")?;
+                write_pointer(f, msgp)?;
+                write!(f, ", msgsz={msgsz}, msgtyp={msgtyp}, flags=")?;
+                write_msg_flags(f, msgflg)?;
+                f.write_str(")")
+            }
+            Call::Msgctl { msqid, cmd, buf } => {
+                write!(f, "msgctl(msqid={msqid}, cmd=")?;
+                write_command(f, &MSGCTL_COMMANDS, cmd)?;
                 f.write_str(", buf=")?;
                 write_pointer(f, buf)?;
                 f.write_str(")")
@@ -260,6 +385,102 @@ mod tests {
         );
         let other = Call::Other(msg!("write(offset={}, len={})", 60, 21));
         assert_eq!(other.to_string(), "write(offset=60, len=21)");
+    }
+
+    #[test]
+    fn the_semaphore_and_queue_calls_read_like_c() {
+        let cases = [
+            (
+                Call::Semget {
+                    key: 0x41012345,
+                    nsems: 3,
+                    semflg: libc::IPC_CREAT | 0o600,
+                },
+                "semget(key=0x41012345, nsems=3, flags=IPC_CREAT|0600)",
+            ),
+            (
+                Call::Semop {
+                    semid: 3,
+                    sops: 0x1000,
+                    nsops: 2,
+                    timeout: None,
+                },
+                "semop(semid=3, sops=0x1000, nsops=2)",
+            ),
+            (
+                Call::Semop {
+                    semid: 3,
+                    sops: 0x1000,
+                    nsops: 2,
+                    timeout: Some(0),
+                },
+                "semtimedop(semid=3, sops=0x1000, nsops=2, timeout=NULL)",
+            ),
+            (
+                Call::Semctl {
+                    semid: 3,
+                    semnum: 1,
+                    cmd: libc::SETVAL,
+                    arg: (-1i32) as u32 as usize | 1 << 40,
+                },
+                "semctl(semid=3, semnum=1, cmd=SETVAL, arg.val=-1)",
+            ),
+            (
+                Call::Semctl {
+                    semid: 3,
+                    semnum: 0,
+                    cmd: libc::IPC_RMID,
+                    arg: 77,
+                },
+                "semctl(semid=3, semnum=0, cmd=IPC_RMID)",
+            ),
+            (
+                Call::Semctl {
+                    semid: 3,
+                    semnum: 0,
+                    cmd: libc::GETALL,
+                    arg: 0,
+                },
+                "semctl(semid=3, semnum=0, cmd=GETALL, arg.array=NULL)",
+            ),
+            (
+                Call::Msgget {
+                    key: 0,
+                    msgflg: libc::IPC_CREAT | libc::IPC_EXCL | 0o640,
+                },
+                "msgget(key=0x00000000, flags=IPC_CREAT|IPC_EXCL|0640)",
+            ),
+            (
+                Call::Msgsnd {
+                    msqid: 4,
+                    msgp: 0x2000,
+                    msgsz: 9000,
+                    msgflg: libc::IPC_NOWAIT,
+                },
+                "msgsnd(msqid=4, msgp=0x2000, msgsz=9000, flags=IPC_NOWAIT)",
+            ),
+            (
+                Call::Msgrcv {
+                    msqid: 4,
+                    msgp: 0x2000,
+                    msgsz: 10,
+                    msgtyp: -5,
+                    msgflg: libc::MSG_NOERROR,
+                },
+                "msgrcv(msqid=4, msgp=0x2000, msgsz=10, msgtyp=-5, flags=MSG_NOERROR)",
+            ),
+            (
+                Call::Msgctl {
+                    msqid: 4,
+                    cmd: 11,
+                    buf: 0,
+                },
+                "msgctl(msqid=4, cmd=MSG_STAT, buf=NULL)",
+            ),
+        ];
+        for (call, want) in cases {
+            assert_eq!(call.to_string(), want);
+        }
     }
 
     #[test]

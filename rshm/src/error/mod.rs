@@ -8,6 +8,7 @@ pub mod call;
 mod errno;
 pub mod kind;
 mod message;
+mod sysv_values;
 
 pub(crate) use crate::msg;
 pub use call::{Call, FlagNames, KeyText, PathText};
@@ -18,6 +19,10 @@ pub use message::{placeholders, Arg, Message, MAX_ARGS};
 pub(crate) use c_values::{
     shmctl_command_name, HUGE_SIZE_MASK, HUGE_SIZE_SHIFT, MODE_BITS, SHM_EXEC, SHM_INFO, SHM_REMAP,
     SHM_STAT, SHM_STAT_ANY,
+};
+pub(crate) use sysv_values::{
+    command_name, semctl_arg_field, MSGCTL_COMMANDS, MSG_COPY, MSG_EXCEPT, MSG_INFO, MSG_STAT,
+    MSG_STAT_ANY, SEMCTL_COMMANDS, SEM_INFO, SEM_STAT, SEM_STAT_ANY,
 };
 
 /// Why a call failed: its kind, errno, the call with its arguments and the

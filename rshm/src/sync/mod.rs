@@ -4,6 +4,7 @@
 pub mod channel;
 mod fence;
 pub mod mutex;
+pub mod queue;
 pub mod semaphore;
 
 use std::time::{Duration, Instant};

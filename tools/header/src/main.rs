@@ -42,7 +42,11 @@ fn main() -> ExitCode {
 fn write_header(root: &Path, out: &Path) -> Result<(), String> {
     let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml"))
         .map_err(|error| format!("cbindgen.toml: {error}"))?;
-    config.after_includes = Some(format!("\n{}\n{}", version_macros(), status_enum()));
+    config.after_includes = Some(format!(
+        "\n{TIMESPEC_AHEAD}\n{}\n{}",
+        version_macros(),
+        status_enum()
+    ));
     let mut generated = Vec::new();
     cbindgen::Builder::new()
         .with_crate(root)
@@ -52,8 +56,30 @@ fn write_header(root: &Path, out: &Path) -> Result<(), String> {
         .write(&mut generated);
     let header =
         String::from_utf8(generated).map_err(|_| "cbindgen wrote something that is not UTF-8")?;
-    let header = with_options_initializer(&c89_compatible(&header))?;
+    let header = with_options_initializer(&variadic_semctl(&c89_compatible(&header))?)?;
     std::fs::write(out, header).map_err(|error| format!("{}: {error}", out.display()))
+}
+
+/// `rshm_semtimedop` takes a `struct timespec *`, which <sys/sem.h> defines
+/// only for `_GNU_SOURCE`: declared ahead at file scope, so that a C89
+/// includer's prototype does not declare a tag of its own (the one tag
+/// without rshm's prefix that the header names; tests/run/header_names.py allows it).
+const TIMESPEC_AHEAD: &str =
+    "/* Declared ahead for rshm_semtimedop (see <time.h>). */\nstruct timespec;\n";
+
+/// `rshm_semctl` as libc declares `semctl`: variadic, so that three-argument
+/// callers compile. Rust defines it with a fixed fourth word (src/libc_sem.rs
+/// says why that is the same call on the targets it builds for); cbindgen
+/// writes that, and this writes `...` in its place.
+fn variadic_semctl(header: &str) -> Result<String, String> {
+    const FIXED: &str = "int rshm_semctl(int semid, int semnum, int cmd, size_t arg);";
+    if !header.contains(FIXED) {
+        return Err(format!("the header has no `{FIXED}` to make variadic"));
+    }
+    Ok(header.replace(
+        FIXED,
+        "int rshm_semctl(int semid, int semnum, int cmd, ...);",
+    ))
 }
 
 /// `RSHM_VERSION*`, from the workspace's version.
