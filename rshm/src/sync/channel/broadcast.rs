@@ -26,7 +26,7 @@ use super::broadcast_layout::{
 use super::layout::{largest_whole_record, record_size, Placement, Side, POSITION_LIMIT, SKIP};
 use super::many::sleep_on;
 use super::ring::Ring;
-use super::{ch_call, corrupt, holder_liveness, named_call, Wait, LIVENESS_CHECK};
+use super::{ch_call, claim_end, corrupt, holder_liveness, named_call, Role, Wait, LIVENESS_CHECK};
 use crate::error::{msg, Call, Error, ErrorKind, Result};
 use crate::liveness::{pid_namespace, Liveness, PackedId, ProcessId};
 use crate::sync::fence;
@@ -159,26 +159,8 @@ pub(super) struct Sender {
 impl Sender {
     /// Claims the sending end (a dead sender's is taken over).
     pub(super) fn claim(geometry: Geometry, call: impl Fn() -> Call) -> Result<Sender> {
-        let me = ProcessId::this_process().pack();
         let side = &geometry.header().sender;
-        let mut current = 0;
-        loop {
-            match side.holder.compare_exchange(current, me, AcqRel, Acquire) {
-                Ok(_) => break,
-                Err(holder) if holder == current => {}
-                Err(holder) => match holder_liveness(side, holder) {
-                    Liveness::Gone => current = holder,
-                    _ => {
-                        let reason = msg!(
-                            "the channel's Sender end is held by process {}, which is not known to be gone",
-                            PackedId::from_word(holder).id()
-                        );
-                        return Err(Error::new(ErrorKind::Exists, call(), reason));
-                    }
-                },
-            }
-        }
-        claim_side(side, me);
+        let me = claim_end(side, Role::Sender, &call)?;
         side.closed.store(0, SeqCst);
         fence::register();
         let cursor = &geometry.header().cursor;

@@ -25,8 +25,8 @@ use super::many_layout::{
 };
 use super::ring::Ring;
 use super::{
-    ch_call, corrupt, holder_liveness, named_call, Wait, LIVENESS_CHECK, RECEIVER_PROBE_INTERVAL,
-    UNFENCED_SLEEP,
+    ch_call, claim_end, corrupt, holder_liveness, named_call, Role, Wait, LIVENESS_CHECK,
+    RECEIVER_PROBE_INTERVAL, UNFENCED_SLEEP,
 };
 use crate::error::{msg, Call, Error, ErrorKind, Result};
 use crate::liveness::{pid_namespace, Liveness, PackedId, ProcessId};
@@ -496,26 +496,9 @@ impl Receiver {
     /// Claims the receiving end (a dead receiver's is taken over: its tails,
     /// as published, are where this one starts).
     pub(super) fn claim(geometry: Geometry, call: impl Fn() -> Call) -> Result<Receiver> {
-        let me = ProcessId::this_process().pack();
         let side = &geometry.header().receiver;
-        let mut current = 0;
-        loop {
-            match side.holder.compare_exchange(current, me, AcqRel, Acquire) {
-                Ok(_) => break,
-                Err(holder) if holder == current => {}
-                Err(holder) => match holder_liveness(side, holder) {
-                    Liveness::Gone => current = holder,
-                    _ => {
-                        let reason = msg!(
-                            "the channel's Receiver end is held by process {}, which is not known to be gone",
-                            PackedId::from_word(holder).id()
-                        );
-                        return Err(Error::new(ErrorKind::Exists, call(), reason));
-                    }
-                },
-            }
-        }
-        check_claim(side, me);
+        claim_end(side, Role::Receiver, &call)?;
+        side.closed.store(0, SeqCst);
         fence::register();
         let mut tails = Vec::with_capacity(geometry.slots);
         let mut broken = Vec::with_capacity(geometry.slots);

@@ -464,33 +464,13 @@ impl Channel {
     /// end; the others get `Exists`, naming the holder. An end whose holder is
     /// dead (judged in this PID namespace only) is taken over.
     fn claim(segment: OpenSegment, role: Role, capacity: u64, call: Call) -> Result<Channel> {
-        let me = ProcessId::this_process().pack();
         // SAFETY: the caller checked that the header lies inside the segment; its fields are atomics.
         let header = unsafe { &*(segment.as_ptr() as *const Header) };
         let side = match role {
             Role::Sender => &header.sender,
             Role::Receiver => &header.receiver,
         };
-        let mut current = 0;
-        loop {
-            match side.holder.compare_exchange(current, me, AcqRel, Acquire) {
-                Ok(_) => break,
-                Err(holder) if holder == current => {}
-                Err(holder) => match holder_liveness(side, holder) {
-                    Liveness::Gone => current = holder,
-                    _ => {
-                        let reason = msg!(
-                            "the channel's {} end is held by process {}, which is not known to be gone",
-                            role.name(),
-                            PackedId::from_word(holder).id()
-                        );
-                        return Err(Error::new(ErrorKind::Exists, call, reason));
-                    }
-                },
-            }
-        }
-        side.namespace.store(pid_namespace(), Relaxed);
-        side.namespace_of.store(me, Release);
+        claim_end(side, role, || call)?;
         side.closed.store(0, SeqCst);
         fence::register();
         Ok(Channel {
@@ -1172,6 +1152,38 @@ impl Channel {
 /// Whether `deadline` has passed (never, without one).
 fn past(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}
+
+/// Claims the `role` end whose control words are `side` with a
+/// compare-and-swap on its holder word, for this process: exactly one of
+/// several openers wins; the others get `Exists`, naming the holder. An end
+/// whose holder is `Gone` (the liveness model, in this PID namespace only) is
+/// taken over; one that is alive or cannot be told is not. Records this
+/// process's PID namespace after the claim, and returns its holder word.
+/// Every shape's ends are claimed here.
+fn claim_end(side: &Side, role: Role, call: impl FnOnce() -> Call) -> Result<u64> {
+    let me = ProcessId::this_process().pack();
+    let mut current = 0;
+    loop {
+        match side.holder.compare_exchange(current, me, AcqRel, Acquire) {
+            Ok(_) => break,
+            Err(holder) if holder == current => {}
+            Err(holder) => match holder_liveness(side, holder) {
+                Liveness::Gone => current = holder,
+                _ => {
+                    let reason = msg!(
+                        "the channel's {} end is held by process {}, which is not known to be gone",
+                        role.name(),
+                        PackedId::from_word(holder).id()
+                    );
+                    return Err(Error::new(ErrorKind::Exists, call(), reason));
+                }
+            },
+        }
+    }
+    side.namespace.store(pid_namespace(), Relaxed);
+    side.namespace_of.store(me, Release);
+    Ok(me)
 }
 
 /// Whether the holder `holder` of `side` lives. Its namespace record counts
