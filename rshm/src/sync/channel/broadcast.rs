@@ -24,8 +24,8 @@ use super::broadcast_layout::{
     segment_size, Header, HEADER_SIZE, MAGIC, RECORD_HEADER, SLOT_SIZE, VERSION,
 };
 use super::layout::{largest_whole_record, record_size, Placement, Side, POSITION_LIMIT, SKIP};
-use super::many::sleep_on;
 use super::ring::Ring;
+use super::sleep_on;
 use super::{ch_call, claim_end, corrupt, holder_liveness, named_call, Role, Wait, LIVENESS_CHECK};
 use crate::error::{msg, Call, Error, ErrorKind, Result};
 use crate::liveness::{pid_namespace, Liveness, PackedId, ProcessId};
@@ -682,21 +682,7 @@ impl Receiver {
                 return Err(Error::new(ErrorKind::PeerDied, call(), reason));
             }
         }
-        if timeout == Some(Duration::ZERO) {
-            return Err(Error::new(
-                ErrorKind::WouldBlock,
-                wait.try_call(cap),
-                wait.idle(),
-            ));
-        }
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if left.is_some_and(|left| left.is_zero()) {
-            return Err(Error::new(
-                ErrorKind::TimedOut,
-                call(),
-                wait.missed(timeout.unwrap_or_default()),
-            ));
-        }
+        let left = wait.time_left(cap, timeout, deadline)?;
         let slot = self.geometry.slot(self.slot);
         let seen = header.news.sent.load(SeqCst);
         slot.sleeping.store(1, SeqCst);

@@ -25,8 +25,8 @@ use super::many_layout::{
 };
 use super::ring::Ring;
 use super::{
-    ch_call, claim_end, corrupt, holder_liveness, named_call, Role, Wait, LIVENESS_CHECK,
-    RECEIVER_PROBE_INTERVAL, UNFENCED_SLEEP,
+    ch_call, claim_end, corrupt, holder_liveness, named_call, sleep_on, Role, Wait, LIVENESS_CHECK,
+    RECEIVER_PROBE_INTERVAL,
 };
 use crate::error::{msg, Call, Error, ErrorKind, Result};
 use crate::liveness::{pid_namespace, Liveness, PackedId, ProcessId};
@@ -34,7 +34,7 @@ use crate::sync::fence;
 use crate::sys;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A many-senders channel's geometry, read from (and checked against) its segment.
 #[derive(Debug, Clone, Copy)]
@@ -390,21 +390,7 @@ impl Sender {
         let geometry = self.geometry;
         let side = &geometry.slot(self.slot).side;
         while free(self.peer_position) < placement.need {
-            if timeout == Some(Duration::ZERO) {
-                return Err(Error::new(
-                    ErrorKind::WouldBlock,
-                    wait.try_call(len),
-                    wait.idle(),
-                ));
-            }
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if left.is_some_and(|left| left.is_zero()) {
-                return Err(Error::new(
-                    ErrorKind::TimedOut,
-                    call(),
-                    wait.missed(timeout.unwrap_or_default()),
-                ));
-            }
+            let left = wait.time_left(len, timeout, deadline)?;
             let signal = receiver.signal.load(SeqCst);
             side.sleeping.store(1, SeqCst);
             let fenced = fence::heavy();
@@ -468,28 +454,6 @@ impl Sender {
         news.sent.fetch_add(1, SeqCst);
         sys::futex_wake(&news.sent);
     }
-}
-
-/// Sleeps on `word` while it holds `seen`, a slice at a time (at most `left`).
-pub(super) fn sleep_on(
-    word: &std::sync::atomic::AtomicU32,
-    seen: u32,
-    fenced: bool,
-    left: Option<Duration>,
-) {
-    let mut slice = if fenced {
-        LIVENESS_CHECK
-    } else {
-        UNFENCED_SLEEP
-    };
-    if let Some(left) = left {
-        slice = slice.min(left);
-    }
-    let timeout = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: slice.as_nanos() as libc::c_long,
-    };
-    sys::futex_wait(word, seen, Some(&timeout));
 }
 
 impl Receiver {
@@ -648,21 +612,7 @@ impl Receiver {
                 };
                 return Err(Error::new(end, call(), reason));
             }
-            if timeout == Some(Duration::ZERO) {
-                return Err(Error::new(
-                    ErrorKind::WouldBlock,
-                    wait.try_call(cap),
-                    wait.idle(),
-                ));
-            }
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if left.is_some_and(|left| left.is_zero()) {
-                return Err(Error::new(
-                    ErrorKind::TimedOut,
-                    call(),
-                    wait.missed(timeout.unwrap_or_default()),
-                ));
-            }
+            let left = wait.time_left(cap, timeout, deadline)?;
             let seen = header.news.sent.load(SeqCst);
             header.receiver.sleeping.store(1, SeqCst);
             let fenced = fence::heavy();

@@ -227,6 +227,30 @@ impl Wait {
     }
 
     /// What did not happen by the deadline.
+    /// What is left of a wait's `timeout` (`None`: no limit), or the error
+    /// that ends the wait: `WouldBlock` for a try (a zero timeout), `TimedOut`
+    /// once `deadline` has passed.
+    fn time_left(
+        self,
+        len: usize,
+        timeout: Option<Duration>,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Duration>> {
+        if timeout == Some(Duration::ZERO) {
+            return Err(Error::new(
+                ErrorKind::WouldBlock,
+                self.try_call(len),
+                self.idle(),
+            ));
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|left| left.is_zero()) {
+            let reason = self.missed(timeout.unwrap_or_default());
+            return Err(Error::new(ErrorKind::TimedOut, self.call(len), reason));
+        }
+        Ok(left)
+    }
+
     fn missed(self, timeout: Duration) -> Message {
         match self {
             Wait::Send | Wait::Reserve => msg!("the receiver made no room within {}", timeout),
@@ -856,20 +880,8 @@ impl Channel {
                 mine.sleeping.store(0, SeqCst);
                 return Err(error);
             }
-            let mut slice = if fenced {
-                LIVENESS_CHECK
-            } else {
-                UNFENCED_SLEEP
-            };
-            if let Some(left) = left {
-                slice = slice.min(left);
-            }
-            let timeout = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: slice.as_nanos() as libc::c_long,
-            };
             // Woken, timed out or interrupted: the loop checks again either way.
-            sys::futex_wait(&peer.signal, signal, Some(&timeout));
+            sleep_on(&peer.signal, signal, fenced, left);
             mine.sleeping.store(0, SeqCst);
         }
     }
@@ -1147,6 +1159,28 @@ impl Channel {
         }
         (largest_whole_record(self.capacity) - 8).min(u32::MAX as u64) as usize
     }
+}
+
+/// Sleeps on `word` while it holds `seen`, a slice at a time (at most `left`).
+pub(super) fn sleep_on(
+    word: &std::sync::atomic::AtomicU32,
+    seen: u32,
+    fenced: bool,
+    left: Option<Duration>,
+) {
+    let mut slice = if fenced {
+        LIVENESS_CHECK
+    } else {
+        UNFENCED_SLEEP
+    };
+    if let Some(left) = left {
+        slice = slice.min(left);
+    }
+    let timeout = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: slice.as_nanos() as libc::c_long,
+    };
+    sys::futex_wait(word, seen, Some(&timeout));
 }
 
 /// Whether `deadline` has passed (never, without one).
