@@ -436,3 +436,53 @@ fn a_message_too_long_for_the_buffer_stays_next_whatever_comes_meanwhile() {
     assert_eq!(receiver.recv(&mut big, SECOND).unwrap(), 100);
     assert_eq!(receiver.recv(&mut big, SECOND).unwrap(), 1);
 }
+
+/// A sender waiting for room is woken once half its ring is free, not at
+/// every record; one whose deadline comes first must still take the room
+/// that came before it (and not answer `TimedOut` with room free).
+#[test]
+fn a_waiting_sender_takes_the_room_that_came_before_its_deadline() {
+    let _serial = serial();
+    // A ring of 800 bytes holds eleven 72-byte records.
+    const TIMEOUT: Duration = Duration::from_millis(40);
+    let mut conclusive = 0;
+    for _ in 0..20 {
+        let key = unique_key(line!());
+        let mut rx = many(key, 800, 1);
+        let mut tx = open_sender(key).unwrap();
+        let mut sent = 0;
+        while tx.send(&[1u8; 64], Some(Duration::ZERO)).is_ok() {
+            sent += 1;
+        }
+        assert_eq!(sent, 11, "the ring holds eleven records");
+        let freed = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(5));
+                let mut buf = [0u8; 64];
+                rx.recv(&mut buf, SECOND).unwrap();
+                Instant::now()
+            });
+            let start = Instant::now();
+            let sent = tx.send(&[2u8; 64], Some(TIMEOUT));
+            let freed = reader.join().unwrap();
+            // Conclusive only if the room came well before the deadline.
+            if freed + Duration::from_millis(10) < start + TIMEOUT {
+                assert!(
+                    sent.is_ok(),
+                    "room came {:?} into a {TIMEOUT:?} wait, yet: {sent:?}",
+                    freed - start
+                );
+                1
+            } else {
+                0
+            }
+        });
+        conclusive += freed;
+        drop(tx);
+        rx.segment().remove().unwrap();
+    }
+    assert!(
+        conclusive >= 10,
+        "only {conclusive} of 20 rounds were conclusive"
+    );
+}

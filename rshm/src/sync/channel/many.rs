@@ -23,10 +23,11 @@ use super::layout::{largest_whole_record, record_size, Placement, Side, POSITION
 use super::many_layout::{
     ring_offset, segment_size, slot_offset, Header, Slot, HEADER_SIZE, MAGIC, SLOT_SIZE, VERSION,
 };
+use super::pacing::{stay_away, Pacing};
 use super::ring::Ring;
 use super::{
-    ch_call, claim_end, corrupt, holder_liveness, named_call, sleep_on, Role, Wait, LIVENESS_CHECK,
-    RECEIVER_PROBE_INTERVAL,
+    ch_call, claim_end, corrupt, holder_liveness, named_call, sleep_on, spin_for, Role, Wait,
+    LIVENESS_CHECK, RECEIVER_PROBE_INTERVAL,
 };
 use crate::error::{msg, Call, Error, ErrorKind, Result};
 use crate::liveness::{pid_namespace, Liveness, PackedId, ProcessId};
@@ -163,6 +164,9 @@ pub(super) struct Receiver {
     last_judged: u64,
     /// The message lent (slot, position, length), if any.
     lent: Option<(usize, u64, usize)>,
+    /// How this receiver keeps out of streaming senders' way (as the SPSC
+    /// receiver does, see `pacing`).
+    pacing: Pacing,
 }
 
 fn check_claim(side: &Side, me: u64) {
@@ -390,7 +394,17 @@ impl Sender {
         let geometry = self.geometry;
         let side = &geometry.slot(self.slot).side;
         while free(self.peer_position) < placement.need {
-            let left = wait.time_left(len, timeout, deadline)?;
+            let left = match wait.time_left(len, timeout, deadline) {
+                Ok(left) => left,
+                // Woken late (see `Receiver::publish`): room that came before the deadline counts.
+                Err(late) => {
+                    self.peer_position = self.read_tail(call)?;
+                    if free(self.peer_position) >= placement.need {
+                        break;
+                    }
+                    return Err(late);
+                }
+            };
             let signal = receiver.signal.load(SeqCst);
             side.sleeping.store(1, SeqCst);
             let fenced = fence::heavy();
@@ -483,6 +497,7 @@ impl Receiver {
             last_gone: ErrorKind::Closed,
             last_judged: 0,
             lent: None,
+            pacing: Pacing::new(),
         })
     }
 
@@ -502,10 +517,11 @@ impl Receiver {
         let cap = buf.len();
         let call = || ch_call("channel_recv", cap);
         self.check_nothing_lent(call)?;
-        let (i, at, len) = self.next_message(Wait::Recv, cap, timeout)?;
+        let (i, at, len, waited) = self.next_message(Wait::Recv, cap, timeout)?;
         if len > cap {
             // The message stays, and stays next: pending_len and the next receive see it.
             self.next = i;
+            self.pacing.not_taken(waited);
             let reason = msg!(
                 "the next message holds {} bytes, more than the buffer's {}; it stays in the channel",
                 len,
@@ -519,6 +535,7 @@ impl Receiver {
                 .ring(i)
                 .copy_out(at + 8, buf.as_mut_ptr().cast(), len)
         };
+        self.pacing.on_message(waited);
         self.consume(i, at, len);
         // The next receive starts after this slot: round-robin.
         self.next = i + 1;
@@ -528,16 +545,18 @@ impl Receiver {
     pub(super) fn peek(&mut self, timeout: Option<Duration>) -> Result<(*const u8, usize)> {
         let call = || named_call("channel_peek");
         self.check_nothing_lent(call)?;
-        let (i, at, len) = self.next_message(Wait::Peek, 0, timeout)?;
+        let (i, at, len, waited) = self.next_message(Wait::Peek, 0, timeout)?;
         let ring = self.geometry.ring(i);
         if !ring.in_one_piece(at, record_size(len)) {
             self.next = i;
+            self.pacing.not_taken(waited);
             let reason = msg!(
                 "the next message ({} bytes) wraps around the ring's end and cannot be lent in one piece: receive it",
                 len
             );
             return Err(Error::new(ErrorKind::OutOfBounds, call(), reason));
         }
+        self.pacing.on_message(waited);
         self.lent = Some((i, at, len));
         Ok((ring.at(at + 8), len))
     }
@@ -581,20 +600,34 @@ impl Receiver {
         (self.geometry.header().news.used.load(Acquire) as usize).min(self.geometry.slots)
     }
 
-    /// The next message (slot, position, length), waiting for one at most `timeout`.
+    /// The next message (slot, position, length), waiting for one at most
+    /// `timeout`, and whether this call waited for it. Every ring empty: a
+    /// stream that ran dry gets a pause (`pacing`), then the receiver spins
+    /// on the rings' next words, then sleeps.
     fn next_message(
         &mut self,
         wait: Wait,
         cap: usize,
         timeout: Option<Duration>,
-    ) -> Result<(usize, u64, usize)> {
+    ) -> Result<(usize, u64, usize, bool)> {
         let call = || wait.call(cap);
         let deadline = crate::sync::deadline(timeout);
         let geometry = self.geometry;
         let header = geometry.header();
+        let mut waited = false;
         loop {
-            if let Some(found) = self.scan(call)? {
-                return Ok(found);
+            if let Some((i, at, len)) = self.scan(call)? {
+                return Ok((i, at, len, waited));
+            }
+            if timeout != Some(Duration::ZERO) {
+                if self.pacing.streaming() {
+                    stay_away(self.pacing.on_empty());
+                    continue;
+                }
+                waited = true;
+                if spin_for(deadline, || self.anything_waiting()) {
+                    continue;
+                }
             }
             let now = sys::coarse_now_ns();
             let judge = now.wrapping_sub(self.last_judged) >= LIVENESS_CHECK.as_nanos() as u64;
@@ -603,8 +636,8 @@ impl Receiver {
             }
             if let Some(end) = self.reap(judge) {
                 // A last message may have come just before its sender closed.
-                if let Some(found) = self.scan(call)? {
-                    return Ok(found);
+                if let Some((i, at, len)) = self.scan(call)? {
+                    return Ok((i, at, len, true));
                 }
                 let reason = match end {
                     ErrorKind::PeerDied => msg!("every sender is gone; the last one died"),
@@ -634,8 +667,14 @@ impl Receiver {
     /// A ring whose words make no sense fails this call and is skipped from now on.
     fn scan(&mut self, call: impl Fn() -> Call) -> Result<Option<(usize, u64, usize)>> {
         let used = self.used();
+        // `next` may lie past `used` (the last slot was served, or a segment writer
+        // lowered `used`): then the scan starts at slot 0.
+        let start = if self.next < used { self.next } else { 0 };
         for k in 0..used {
-            let i = (self.next + k) % used;
+            let mut i = start + k;
+            if i >= used {
+                i -= used;
+            }
             if self.broken[i] {
                 continue;
             }
@@ -694,16 +733,27 @@ impl Receiver {
         self.publish(i, at + record_size(len));
     }
 
-    /// Takes `position` as ring `i`'s tail and publishes it; wakes its sender if it waits.
+    /// Takes `position` as ring `i`'s tail and publishes it; wakes its
+    /// sender if it waits for room, once half its ring is free (a record
+    /// longer than half is woken for at every record from then on, the last
+    /// when the ring is empty): a sender woken for every record would sleep
+    /// and wake again for every message while its ring stays full. A sender
+    /// with a deadline checks the room once more at the deadline.
     fn publish(&mut self, i: usize, position: u64) {
         self.tails[i] = position;
         let slot = self.geometry.slot(i);
         slot.tail.value.store(position, Release);
         fence::light();
-        if slot.side.sleeping.load(Relaxed) != 0 {
-            let signal = &self.geometry.header().receiver.signal;
-            signal.fetch_add(1, SeqCst);
-            sys::futex_wake(signal);
+        let side = &slot.side;
+        if side.sleeping.load(Relaxed) != 0 {
+            // The head is the sender's claim: a false one only delays that sender's wake-up
+            // (it sleeps in slices).
+            let used = slot.head.value.load(Acquire).wrapping_sub(position);
+            if used <= self.geometry.capacity / 2 && side.sleeping.swap(0, SeqCst) != 0 {
+                let signal = &self.geometry.header().receiver.signal;
+                signal.fetch_add(1, SeqCst);
+                sys::futex_wake(signal);
+            }
         }
     }
 

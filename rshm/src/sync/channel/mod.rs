@@ -850,15 +850,8 @@ impl Channel {
         spin: impl Fn() -> bool,
         ready: impl Fn() -> bool,
     ) -> Result<bool> {
-        for spun in 0..SPINS {
-            if spin() {
-                return Ok(true);
-            }
-            // A short timeout ends within the spinning too.
-            if spun % DEADLINE_EVERY == DEADLINE_EVERY - 1 && past(deadline) {
-                return Ok(ready());
-            }
-            std::hint::spin_loop();
+        if spin_for(deadline, spin) {
+            return Ok(true);
         }
         let (mine, peer) = (self.mine(), self.peer());
         loop {
@@ -1181,6 +1174,23 @@ pub(super) fn sleep_on(
         tv_nsec: slice.as_nanos() as libc::c_long,
     };
     sys::futex_wait(word, seen, Some(&timeout));
+}
+
+/// Spins (up to [`SPINS`] times, and not past `deadline`) until `arrived`
+/// says the peer moved: whether it did. A side with nothing to do spins
+/// before it sleeps, since a futex sleep costs its peer a wake-up call.
+pub(super) fn spin_for(deadline: Option<Instant>, arrived: impl Fn() -> bool) -> bool {
+    for spun in 0..SPINS {
+        if arrived() {
+            return true;
+        }
+        // A short timeout ends within the spinning too.
+        if spun % DEADLINE_EVERY == DEADLINE_EVERY - 1 && past(deadline) {
+            return arrived();
+        }
+        std::hint::spin_loop();
+    }
+    false
 }
 
 /// Whether `deadline` has passed (never, without one).

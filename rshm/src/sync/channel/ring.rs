@@ -18,6 +18,10 @@ impl Ring {
     /// Where position `at` lies in the ring: always below `capacity`.
     #[inline]
     pub fn offset(&self, at: u64) -> u64 {
+        // A ring of a power of two (the usual size) takes a mask, not a division.
+        if self.capacity.is_power_of_two() {
+            return at & (self.capacity - 1);
+        }
         at % self.capacity
     }
 
