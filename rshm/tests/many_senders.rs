@@ -486,3 +486,58 @@ fn a_waiting_sender_takes_the_room_that_came_before_its_deadline() {
         "only {conclusive} of 20 rounds were conclusive"
     );
 }
+
+/// With no receiver open, a slot whose sender closed, or is gone, and whose
+/// ring is drained is taken by the next sender; a ring with undelivered
+/// messages keeps its slot for the receiver, which then gets them.
+#[test]
+fn a_closed_or_dead_senders_drained_slot_is_taken_without_a_receiver() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let mut options = channel_options(key);
+    options.many_senders(true).max_peers(4);
+    let _creator = Channel::create(&options, 1024, Role::Sender).unwrap(); // slot 0
+    let mut with_mail = open_sender(key).unwrap(); // slot 1
+    let silent = open_sender(key).unwrap(); // slot 2
+    let dead = spawn(move || {
+        std::mem::forget(open_sender(key).unwrap()); // slot 3, never closed
+        0
+    });
+    assert_eq!(reap(dead), 0);
+    with_mail.send(b"from slot 1", None).unwrap();
+    drop(with_mail);
+    drop(silent);
+    // The closed and drained slot 2, then the dead sender's drained slot 3.
+    let mut second = open_sender(key).expect("the closed sender's drained slot");
+    let mut third = open_sender(key).expect("the dead sender's drained slot");
+    // Slot 1 still holds a message: it stays the receiver's to read.
+    let error = open_sender(key).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NoSpace, "{error}");
+    second.send(b"second", None).unwrap();
+    third.send(b"third", None).unwrap();
+    let mut receiver = Channel::open(ChannelOptions::new().key(key), Role::Receiver).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    for _ in 0..3 {
+        let len = receiver.recv(&mut buf, SECOND).unwrap();
+        got.push(buf[..len].to_vec());
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            b"from slot 1".to_vec(),
+            b"second".to_vec(),
+            b"third".to_vec()
+        ]
+    );
+    // Drained now, slot 1 is freed by the receiver (when it has nothing to read).
+    let error = receiver
+        .recv(&mut buf, Some(Duration::from_millis(20)))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::TimedOut, "{error}");
+    let mut fourth = open_sender(key).expect("slot 1, drained and freed");
+    fourth.send(b"fourth", None).unwrap();
+    let len = receiver.recv(&mut buf, SECOND).unwrap();
+    assert_eq!(&buf[..len], b"fourth");
+}

@@ -15,9 +15,11 @@
 //!
 //! The receiver sleeps once for all senders, on one futex word (`news.sent`)
 //! that a sender bumps after publishing while the receiver sleeps; a sender
-//! waiting for room sleeps on the receiver's signal word. A slot is freed by
-//! the receiver alone, once its sender closed (or is judged `Gone`) and its
-//! ring is drained: a partial message of a dead sender is never seen.
+//! waiting for room sleeps on the receiver's signal word. A slot is freed
+//! once its sender closed (or is judged `Gone`) and its ring is drained: by
+//! the receiver, or by the next sender to open, which takes it over (see
+//! `Sender::take_over`). A partial message of a dead sender is never seen, and
+//! a ring with undelivered messages keeps its slot for the receiver.
 
 use super::layout::{largest_whole_record, record_size, Placement, Side, POSITION_LIMIT, SKIP};
 use super::many_layout::{
@@ -36,6 +38,11 @@ use crate::sys;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::*;
 use std::time::Duration;
+
+/// The top bit of a slot's holder word: the slot is being turned over (its
+/// sender closed or is gone) by the process in the low bits. No holder has it:
+/// a process id is below 2^22.
+const VACATING: u64 = 1 << 63;
 
 /// A many-senders channel's geometry, read from (and checked against) its segment.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +67,43 @@ impl Geometry {
         debug_assert!(i < self.slots);
         // SAFETY: i < slots, and the segment holds every slot (checked at open/create).
         unsafe { &*(self.base.add(slot_offset(i)) as *const Slot) }
+    }
+
+    /// Whether slot `i`'s ring is drained: its head (published after the
+    /// sender's last length word) is the receiver's tail, and nothing is at the tail.
+    fn drained(&self, i: usize) -> bool {
+        let slot = self.slot(i);
+        let tail = slot.tail.value.load(Acquire);
+        let head = slot.head.value.load(Acquire);
+        tail % 8 == 0
+            && tail < POSITION_LIMIT
+            && head == tail
+            && self.ring(i).word(tail).load(Acquire) == 0
+    }
+
+    /// Whether no receiver may be reading: the end is free or its holder is `Gone`.
+    fn no_receiver(&self) -> bool {
+        let receiver = &self.header().receiver;
+        let holder = receiver.holder.load(Acquire);
+        holder == 0 || holder_liveness(receiver, holder) == Liveness::Gone
+    }
+
+    /// Whether slot `i`, held by `holder`, was left by its sender so that a
+    /// new sender may take it: the sender closed and its ring is drained; or
+    /// it is `Gone`, its ring drained and no receiver reads (a sender that died
+    /// between its length word and its head leaves a message that a receiver
+    /// may be taking while the ring already looks drained: a receiver frees
+    /// such a slot itself).
+    fn vacated(&self, i: usize, holder: u64) -> bool {
+        if holder & VACATING != 0 {
+            return false;
+        }
+        let side = &self.slot(i).side;
+        // `closed` first: with it, the head the sender published before it.
+        if side.closed.load(Acquire) != 0 {
+            return self.drained(i);
+        }
+        self.drained(i) && self.no_receiver() && holder_liveness(side, holder) == Liveness::Gone
     }
 
     fn ring(&self, i: usize) -> Ring {
@@ -181,12 +225,15 @@ impl Sender {
         let me = ProcessId::this_process().pack();
         for i in 0..geometry.slots {
             let slot = geometry.slot(i);
-            if slot
-                .side
-                .holder
-                .compare_exchange(0, me, AcqRel, Acquire)
-                .is_err()
-            {
+            let taken = match slot.side.holder.load(Acquire) {
+                0 => slot
+                    .side
+                    .holder
+                    .compare_exchange(0, me, AcqRel, Acquire)
+                    .is_ok(),
+                holder => Sender::take_over(geometry, i, holder, me),
+            };
+            if !taken {
                 continue;
             }
             check_claim(&slot.side, me);
@@ -227,6 +274,37 @@ impl Sender {
             geometry.slots
         );
         Err(Error::new(ErrorKind::NoSpace, call(), reason))
+    }
+
+    /// Takes slot `i` from `holder`, a sender that left it vacated (closed,
+    /// or gone, and drained: `Geometry::vacated`), without waiting for the
+    /// receiver to free it. The slot is marked `VACATING` first, with a
+    /// compare-and-swap that a receiver freeing it at the same time makes too,
+    /// so exactly one of them turns it over; then checked again (its holder
+    /// may have been freed and the same process may hold it anew), and its
+    /// `closed` cleared before it is this sender's, so that a receiver never
+    /// sees the new holder with the old one's `closed`.
+    fn take_over(geometry: Geometry, i: usize, holder: u64, me: u64) -> bool {
+        let side = &geometry.slot(i).side;
+        let marker = VACATING | me;
+        if !geometry.vacated(i, holder)
+            || side
+                .holder
+                .compare_exchange(holder, marker, AcqRel, Acquire)
+                .is_err()
+        {
+            return false;
+        }
+        if !geometry.vacated(i, holder) {
+            let _ = side
+                .holder
+                .compare_exchange(marker, holder, AcqRel, Relaxed);
+            return false;
+        }
+        side.closed.store(0, SeqCst);
+        side.holder
+            .compare_exchange(marker, me, AcqRel, Acquire)
+            .is_ok()
     }
 
     fn slot(&self) -> &Slot {
@@ -763,10 +841,16 @@ impl Receiver {
     fn reap(&mut self, judge: bool) -> Option<ErrorKind> {
         let header = self.geometry.header();
         let mut held = false;
+        let mut marker = None;
         for i in 0..self.used() {
             let side = &self.geometry.slot(i).side;
             let holder = side.holder.load(Acquire);
             if holder == 0 {
+                continue;
+            }
+            if holder & VACATING != 0 {
+                // A sender taking the slot over (or one killed while it did: cannot tell).
+                held = true;
                 continue;
             }
             let gone = if side.closed.load(Acquire) != 0 {
@@ -780,6 +864,17 @@ impl Receiver {
                 self.broken[i] || self.geometry.ring(i).word(self.tails[i]).load(Acquire) == 0;
             match gone {
                 Some(kind) if drained => {
+                    // Marked first, as a sender taking it over marks it: one of the two turns it over.
+                    let marker =
+                        *marker.get_or_insert_with(|| VACATING | ProcessId::this_process().pack());
+                    if side
+                        .holder
+                        .compare_exchange(holder, marker, AcqRel, Relaxed)
+                        .is_err()
+                    {
+                        held = true;
+                        continue;
+                    }
                     let slot = self.geometry.slot(i);
                     let tail = if self.broken[i] { 0 } else { self.tails[i] };
                     if self.broken[i] {
@@ -791,16 +886,9 @@ impl Receiver {
                     slot.head.value.store(tail, Release);
                     slot.tail.value.store(tail, Release);
                     side.closed.store(0, Release);
-                    if side
-                        .holder
-                        .compare_exchange(holder, 0, AcqRel, Relaxed)
-                        .is_ok()
-                    {
-                        self.broken[i] = false;
-                        self.last_gone = kind;
-                    } else {
-                        held = true;
-                    }
+                    side.holder.store(0, Release);
+                    self.broken[i] = false;
+                    self.last_gone = kind;
                 }
                 _ => held = true,
             }
