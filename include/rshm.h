@@ -467,7 +467,9 @@ uint64_t rshm_channel_missed(const struct rshm_channel *ch);
 /**
  * The largest message rshm_channel_reserve lends (half the ring, less the
  * 8-byte length word, and at most 4 GiB - 1; a broadcast record's header is
- * 16 bytes), or 0 for NULL and for the receiving end of a many-party channel.
+ * 16 bytes; many senders: half of each sender's ring), or 0 for NULL. Every
+ * end of a channel answers the same: at a receiver, the largest message its
+ * senders can reserve, which rshm_channel_peek always lends in one piece.
  */
 size_t rshm_channel_max_reservation(const struct rshm_channel *ch);
 

@@ -1201,7 +1201,8 @@ public:
 
     // ---- zero-copy: write a message in place and commit it; read one in place ----
 
-    // The largest reservation: half the ring, less the 8-byte length word.
+    // The largest reservation: half the ring, less the 8-byte length word (16 for broadcast).
+    // Every end answers the same: at a receiver, the largest message peek() always lends.
     std::size_t max_reservation() const noexcept { return rshm_channel_max_reservation(handle_); }
 
     // Reserves room for a message of `len` bytes (at most max_reservation()), waiting for

@@ -269,7 +269,9 @@ pub extern "C" fn rshm_channel_missed(ch: *const rshm_channel) -> u64 {
 
 /// The largest message rshm_channel_reserve lends (half the ring, less the
 /// 8-byte length word, and at most 4 GiB - 1; a broadcast record's header is
-/// 16 bytes), or 0 for NULL and for the receiving end of a many-party channel.
+/// 16 bytes; many senders: half of each sender's ring), or 0 for NULL. Every
+/// end of a channel answers the same: at a receiver, the largest message its
+/// senders can reserve, which rshm_channel_peek always lends in one piece.
 #[no_mangle]
 pub extern "C" fn rshm_channel_max_reservation(ch: *const rshm_channel) -> usize {
     crate::boundary::errno_export("rshm_channel_max_reservation", 0, || {

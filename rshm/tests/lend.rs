@@ -204,3 +204,35 @@ fn a_reservation_never_exceeds_what_a_length_word_holds() {
     let error = tx.reserve(usize::MAX, None).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{error}");
 }
+
+/// `max_reservation` is the channel's: the largest message its senders can
+/// reserve, which every end answers alike, as a pair's two ends do (so a
+/// receiver knows the largest message `peek` always lends in one piece).
+#[test]
+fn every_end_of_every_shape_answers_the_channels_largest_reservation() {
+    let (tx, rx) = pair(line!(), 1024);
+    assert_eq!((tx.max_reservation(), rx.max_reservation()), (504, 504));
+    for (shape, largest) in [("many", 504), ("broadcast", 1024 / 2 - 16)] {
+        let key = unique_key(line!() + largest as u32);
+        let mut options = channel_options(key);
+        if shape == "many" {
+            options.many_senders(true);
+        } else {
+            options.broadcast(true);
+        }
+        let first = Channel::create(&options, 1024, Role::Receiver).unwrap();
+        let second = Channel::open(ChannelOptions::new().key(key), Role::Sender).unwrap();
+        assert_eq!(
+            (first.max_reservation(), second.max_reservation()),
+            (largest, largest),
+            "{shape}: the receiver's and the sender's"
+        );
+        // The sender reserves exactly that much, and no more.
+        let mut second = second;
+        drop(second.reserve(largest, Some(Duration::ZERO)).unwrap()); // given back
+        let error = second
+            .reserve(largest + 1, Some(Duration::ZERO))
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{shape}: {error}");
+    }
+}

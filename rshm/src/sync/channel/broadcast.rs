@@ -428,6 +428,11 @@ impl Receiver {
         self.missed
     }
 
+    /// The largest reservation of the channel's sender (every message is lent whole).
+    pub(super) fn max_reservation(&self) -> usize {
+        self.geometry.max_message()
+    }
+
     fn check_nothing_lent(&self, call: impl Fn() -> Call) -> Result<()> {
         if self.lent.is_some() {
             let reason = msg!("a message is lent: release it first");

@@ -106,6 +106,12 @@ impl Geometry {
         self.drained(i) && self.no_receiver() && holder_liveness(side, holder) == Liveness::Gone
     }
 
+    /// The largest reservation in a slot's ring: half of it (in 8-byte
+    /// words), less the length word, below 4 GiB.
+    fn max_reservation(&self) -> usize {
+        (largest_whole_record(self.capacity) - 8).min(u32::MAX as u64) as usize
+    }
+
     fn ring(&self, i: usize) -> Ring {
         Ring {
             // SAFETY: as slot(): the segment holds every ring.
@@ -312,7 +318,7 @@ impl Sender {
     }
 
     pub(super) fn max_reservation(&self) -> usize {
-        (largest_whole_record(self.ring.capacity) - 8).min(u32::MAX as u64) as usize
+        self.geometry.max_reservation()
     }
 
     fn check_nothing_reserved(&self, call: impl Fn() -> Call) -> Result<()> {
@@ -577,6 +583,11 @@ impl Receiver {
             lent: None,
             pacing: Pacing::new(),
         })
+    }
+
+    /// The largest reservation of the channel's senders.
+    pub(super) fn max_reservation(&self) -> usize {
+        self.geometry.max_reservation()
     }
 
     fn check_nothing_lent(&self, call: impl Fn() -> Call) -> Result<()> {

@@ -1146,6 +1146,10 @@ impl Channel {
     /// The largest message [`reserve`](Self::reserve) lends: half the ring (in
     /// 8-byte words), less the record's 8-byte length word, and at most
     /// 4 GiB - 1 (a length word holds 32 bits), as for [`send`](Self::send).
+    /// A broadcast record's header is 16 bytes; a many-senders channel's ring
+    /// is each sender's. Every end of a channel answers the same: at a
+    /// receiver, the largest message its senders can reserve, which
+    /// [`peek`](Self::peek) always lends in one piece.
     pub fn max_reservation(&self) -> usize {
         if let Some(party) = self.party.as_deref() {
             return party.max_reservation();

@@ -145,12 +145,15 @@ impl Party {
         }
     }
 
+    /// The channel's largest reservation, the same at every end (as a pair's):
+    /// for a receiver, the largest message its senders can reserve, which
+    /// `peek` always lends in one piece.
     pub(super) fn max_reservation(&self) -> usize {
         match self {
             Party::ManySender(sender) => sender.max_reservation(),
+            Party::ManyReceiver(receiver) => receiver.max_reservation(),
             Party::BroadcastSender(sender) => sender.max_reservation(),
-            // A receiver reserves nothing; its sender's limit is the ring's.
-            Party::ManyReceiver(_) | Party::BroadcastReceiver(_) => 0,
+            Party::BroadcastReceiver(receiver) => receiver.max_reservation(),
         }
     }
 
