@@ -258,6 +258,26 @@ long timeout_ms(const std::chrono::duration<Rep, Period> &timeout) noexcept {
     return whole;
 }
 
+// What is left of a timeout given as timeout_ms, for a call that retries: every retry gets
+// the time left (0 once it is past), so that the call never outlasts the caller's timeout.
+// 0 and -1 (forever) stay as they are, and so does a timeout too long for the clock.
+class time_left {
+public:
+    explicit time_left(long ms) noexcept
+        : ms_(ms), deadline_(std::chrono::steady_clock::now() + std::chrono::milliseconds(tracked(ms) ? ms : 0)) {}
+    long ms() const noexcept {
+        if (!tracked(ms_)) return ms_;
+        const auto left = deadline_ - std::chrono::steady_clock::now();
+        return left > left.zero() ? timeout_ms(left) : 0;
+    }
+
+private:
+    // Up to about 95 years: well within the steady clock's range.
+    static bool tracked(long ms) noexcept { return ms > 0 && static_cast<long long>(ms) <= 3000000000000LL; }
+    long ms_;
+    std::chrono::steady_clock::time_point deadline_;
+};
+
 }  // namespace detail
 
 // ---- what to open ----
@@ -1058,7 +1078,8 @@ public:
     std::size_t capacity() const noexcept { return rshm_channel_capacity(handle_); }
     // A broadcast receiver: the messages it lost by falling a ring behind, since it opened
     // (0 for every other end). The plain receive forms step past RSHM_ERR_LAGGED to the
-    // oldest message still in the ring; the nothrow forms return it.
+    // oldest message still in the ring, within the caller's timeout (a retry waits only for
+    // what is left of it); the nothrow forms return it.
     std::uint64_t missed() const noexcept { return rshm_channel_missed(handle_); }
     // Removes the channel's segment (IPC_RMID); its memory goes when both ends have closed.
 #if RSHM_HPP_EXCEPTIONS
@@ -1140,7 +1161,7 @@ public:
     // RSHM_ERR_CLOSED).
 #if RSHM_HPP_EXCEPTIONS
     [[nodiscard]] std::optional<std::size_t> recv(void *buf, std::size_t cap) {
-        return received(past_lagged([&] { return recv_ms(buf, cap, -1); }));
+        return received(past_lagged(-1, [&](long ms) { return recv_ms(buf, cap, ms); }));
     }
 #endif
     result<std::size_t> recv(void *buf, std::size_t cap, nothrow_t) noexcept { return recv_ms(buf, cap, -1); }
@@ -1148,7 +1169,7 @@ public:
     // RSHM_ERR_WOULD_BLOCK or RSHM_ERR_CLOSED).
 #if RSHM_HPP_EXCEPTIONS
     [[nodiscard]] std::optional<std::size_t> try_recv(void *buf, std::size_t cap) {
-        return received(past_lagged([&] { return recv_ms(buf, cap, 0); }));
+        return received(past_lagged(0, [&](long ms) { return recv_ms(buf, cap, ms); }));
     }
 #endif
     result<std::size_t> try_recv(void *buf, std::size_t cap, nothrow_t) noexcept { return recv_ms(buf, cap, 0); }
@@ -1158,7 +1179,7 @@ public:
     template <class Rep, class Period>
     [[nodiscard]] std::optional<std::size_t> try_recv_for(void *buf, std::size_t cap,
                                                           const std::chrono::duration<Rep, Period> &timeout) {
-        return received(past_lagged([&] { return recv_ms(buf, cap, detail::timeout_ms(timeout)); }));
+        return received(past_lagged(detail::timeout_ms(timeout), [&](long ms) { return recv_ms(buf, cap, ms); }));
     }
 #endif
     template <class Rep, class Period>
@@ -1230,13 +1251,17 @@ public:
     // sender closed the channel and every message is read (nothrow form: RSHM_ERR_CLOSED).
     // A message longer than half the ring cannot be lent (RSHM_ERR_OUT_OF_BOUNDS): recv it.
 #if RSHM_HPP_EXCEPTIONS
-    [[nodiscard]] lent_message peek() { return lent(past_lagged([&] { return peek_ms(-1); })); }
+    [[nodiscard]] lent_message peek() {
+        return lent(past_lagged(-1, [&](long ms) { return peek_ms(ms); }));
+    }
     // An empty guard if no message is there now (or closed()).
-    [[nodiscard]] lent_message try_peek() { return lent(past_lagged([&] { return peek_ms(0); })); }
+    [[nodiscard]] lent_message try_peek() {
+        return lent(past_lagged(0, [&](long ms) { return peek_ms(ms); }));
+    }
     // An empty guard if none came within `timeout` (or closed()).
     template <class Rep, class Period>
     [[nodiscard]] lent_message try_peek_for(const std::chrono::duration<Rep, Period> &timeout) {
-        return lent(past_lagged([&] { return peek_ms(detail::timeout_ms(timeout)); }));
+        return lent(past_lagged(detail::timeout_ms(timeout), [&](long ms) { return peek_ms(ms); }));
     }
 #endif
     result<lent_message> peek(nothrow_t) noexcept { return peek_ms(-1); }
@@ -1274,12 +1299,14 @@ private:
         return len;
     }
 #if RSHM_HPP_EXCEPTIONS
-    // Calls `again` until it answers something other than RSHM_ERR_LAGGED (a lapped
-    // broadcast receiver: each call after one resumes at the oldest message in the ring).
+    // Calls `call` with a timeout of `timeout_ms` until it answers something other than
+    // RSHM_ERR_LAGGED (a lapped broadcast receiver: each call after one resumes at the oldest
+    // message in the ring). Each retry gets the time left of `timeout_ms`, not a fresh one.
     template <class F>
-    static auto past_lagged(F again) -> decltype(again()) {
-        auto got = again();
-        while (got.status() == RSHM_ERR_LAGGED) got = again();
+    static auto past_lagged(long timeout_ms, F call) -> decltype(call(0L)) {
+        const detail::time_left left(timeout_ms);
+        auto got = call(timeout_ms);
+        while (got.status() == RSHM_ERR_LAGGED) got = call(left.ms());
         return got;
     }
     static bool sent(rshm_status st) {

@@ -732,6 +732,42 @@ void many_party_channels() {
     CHECK(rx.missed() == 0 && tx.missed() == 0);
 }
 
+// The plain receive forms retry past RSHM_ERR_LAGGED within the caller's timeout, not a fresh
+// one at each retry. A writer of the segment moves the broadcast head a ring on (offset 64)
+// 300 ms into a 500 ms wait: the receiver is lapped, and a retry with a fresh 500 ms would
+// end at least 800 ms after the call began.
+void lagged_retries_keep_the_callers_timeout() {
+    const auto cast = rshm::options().key(0x52534860);
+    auto tx = rshm::channel::create(rshm::options(cast).remove_on_close().broadcast(), 1024, rshm::role::sender);
+    auto rx = rshm::channel::open(cast, rshm::role::receiver);
+    auto segment = rshm::segment::open(cast);
+    std::uint64_t head = 0;
+    auto lap_in_300ms = [&] {
+        head += 1024 + 64;
+        return std::thread([&segment, at = head] {
+            std::this_thread::sleep_for(300ms);
+            segment.write_value<std::uint64_t>(64, at);
+        });
+    };
+    char buf[64];
+    auto lap = lap_in_300ms();
+    auto start = steady_clock::now();
+    CHECK(!rx.try_recv_for(buf, sizeof buf, 500ms));
+    const long recv_ms = elapsed_ms(start);
+    lap.join();
+    CHECK(recv_ms >= 300 && recv_ms < 800);
+    CHECK(rx.try_recv(buf, sizeof buf, rshm::nothrow).status() == RSHM_ERR_WOULD_BLOCK); // the lap was seen
+    lap = lap_in_300ms();
+    start = steady_clock::now();
+    CHECK(!rx.try_peek_for(500ms));
+    const long peek_ms = elapsed_ms(start);
+    lap.join();
+    CHECK(peek_ms >= 300 && peek_ms < 800);
+    CHECK(rx.try_peek(rshm::nothrow).status() == RSHM_ERR_WOULD_BLOCK);
+    if (recv_ms >= 800 || peek_ms >= 800) std::fprintf(stderr, "recv took %ld ms, peek %ld ms\n", recv_ms, peek_ms);
+    (void)tx;
+}
+
 int main() {
     run("options_builder", options_builder);
     run("segment_access", segment_access);
@@ -746,6 +782,7 @@ int main() {
     run("channels_between_processes", channels_between_processes);
     run("zero_copy", zero_copy);
     run("many_party_channels", many_party_channels);
+    run("lagged_retries_keep_the_callers_timeout", lagged_retries_keep_the_callers_timeout);
     CHECK(std::strcmp(rshm_version(), RSHM_VERSION) == 0);
 #if defined(__SANITIZE_ADDRESS__)
     const char *sanitizers = ", ASan+UBSan";
