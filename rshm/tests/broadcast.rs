@@ -515,3 +515,132 @@ fn an_honest_sender_lapping_slow_receivers_never_makes_them_see_corrupt() {
     }
     assert!(laps > 0, "nobody was lapped: the test proves nothing");
 }
+
+/// Waits for one byte on `fd` (false at its end).
+fn take_byte(fd: i32) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: reads one byte into a local.
+    unsafe { libc::read(fd, (&mut byte as *mut u8).cast(), 1) == 1 }
+}
+
+fn give_byte(fd: i32) {
+    // SAFETY: writes one byte from a static.
+    assert_eq!(unsafe { libc::write(fd, b"s".as_ptr().cast(), 1) }, 1);
+}
+
+/// The batches the sender child sends, one per step: by far (4 rings), by a
+/// little (one message more than the ring holds), one to lend then a ring
+/// over it, a lap before a resume at the head, the messages after it, and a
+/// last lap before the end.
+const STEPS: [u64; 7] = [100, 26, 1, 30, 60, 5, 60];
+
+/// Every message sent after a receiver opened is received or counted by
+/// `missed()`, however it was lapped: by far, by a little, while a message
+/// was lent, and resumed at the head (a rewritten `oldest` leaves it nothing
+/// else), with the sender closing or dying right after such a resume.
+#[test]
+fn every_message_sent_is_received_or_missed_however_the_receiver_is_lapped() {
+    let _serial = serial();
+    for dies in [false, true] {
+        let key = unique_key(line!() + dies as u32);
+        let mut options = channel_options(key);
+        options.broadcast(true).max_peers(2);
+        // 40-byte records (16 header + 24): a ring of 1024 holds 25.
+        let mut rx = Channel::create(&options, 1024, Role::Receiver).unwrap();
+        let mut peer = OpenOptions::new().key(key).open().unwrap();
+        let (mut go, mut done) = ([0i32; 2], [0i32; 2]);
+        // SAFETY: two pipes, one each way.
+        assert_eq!(unsafe { libc::pipe(go.as_mut_ptr()) }, 0);
+        assert_eq!(unsafe { libc::pipe(done.as_mut_ptr()) }, 0);
+        let child = spawn(move || {
+            let mut tx = Channel::open(ChannelOptions::new().key(key), Role::Sender).unwrap();
+            let mut seq = 0;
+            for batch in STEPS {
+                if !take_byte(go[0]) {
+                    return 1;
+                }
+                for _ in 0..batch {
+                    tx.send(&numbered(seq, 24), None).unwrap();
+                    seq += 1;
+                }
+                give_byte(done[1]);
+            }
+            if dies {
+                std::mem::forget(tx);
+            }
+            0
+        });
+        let mut buf = [0u8; 64];
+        let mut received = 0u64;
+        let step = |batch: usize| {
+            give_byte(go[1]);
+            assert!(take_byte(done[0]), "step {batch}");
+        };
+        // Reads what is there now: every message numbered received + missed.
+        let mut drain = |rx: &mut Channel, received: &mut u64| loop {
+            match rx.recv(&mut buf, Some(Duration::ZERO)) {
+                Ok(n) => {
+                    assert_eq!(number(&buf[..n]), *received + rx.missed());
+                    *received += 1;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        };
+        let lagged = |rx: &mut Channel, lent: bool| {
+            let error = if lent {
+                rx.release().unwrap_err()
+            } else {
+                rx.recv(&mut [0u8; 64], SECOND).unwrap_err()
+            };
+            assert_eq!(error.kind(), ErrorKind::Lagged, "{error}");
+        };
+        let resume_at_head = |rx: &mut Channel, peer: &mut rshm::OpenSegment| {
+            // An `oldest` no record lies at: the receiver resumes at the head.
+            peer.write(OLDEST, &3u64.to_le_bytes()).unwrap();
+            let error = rx.recv(&mut [0u8; 64], SECOND).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Lagged, "{error}");
+        };
+        step(0); // by far
+        lagged(&mut rx, false);
+        drain(&mut rx, &mut received);
+        step(1); // by a little
+        lagged(&mut rx, false);
+        drain(&mut rx, &mut received);
+        step(2); // one to lend, then a ring over it while lent
+        let _ = rx.peek(SECOND).unwrap().into_raw();
+        step(3);
+        lagged(&mut rx, true);
+        drain(&mut rx, &mut received);
+        step(4); // lapped, and nothing to resume at but the head
+        resume_at_head(&mut rx, &mut peer);
+        let after = received + rx.missed();
+        assert_eq!(after, 100 + 26 + 1 + 30 + 60, "counted at the lap");
+        step(5);
+        drain(&mut rx, &mut received);
+        step(6); // again, and then the sender goes
+        resume_at_head(&mut rx, &mut peer);
+        assert_eq!(reap(child), 0);
+        let end = rx.recv(&mut buf, Some(Duration::from_secs(2))).unwrap_err();
+        let expected = if dies {
+            ErrorKind::PeerDied
+        } else {
+            ErrorKind::Closed
+        };
+        assert_eq!(end.kind(), expected, "{end}");
+        let sent: u64 = STEPS.iter().sum();
+        assert_eq!(
+            received + rx.missed(),
+            sent,
+            "received {received}, missed {} (the sender {})",
+            rx.missed(),
+            if dies { "died" } else { "closed" }
+        );
+        // SAFETY: close the pipes.
+        unsafe {
+            for fd in go.into_iter().chain(done) {
+                libc::close(fd);
+            }
+        }
+    }
+}

@@ -474,14 +474,22 @@ impl Receiver {
                 )
             }
             None => {
-                let head = self.geometry.header().cursor.head.load(Acquire);
-                if head % 8 == 0 && head < POSITION_LIMIT && head > self.position {
-                    self.position = head;
-                }
+                let cursor = &self.geometry.header().cursor;
+                let head = cursor.head.load(Acquire);
                 self.next_seq = None;
                 self.floor = expected;
+                if head % 8 == 0 && head < POSITION_LIMIT && head > self.position {
+                    self.position = head;
+                    // Every message before the head is lost. `count`, read after the
+                    // head, is at least the number of the record that will lie there
+                    // (more only if the sender published meanwhile: the first record
+                    // read there gives the excess back).
+                    self.floor = cursor.count.load(Acquire).max(expected);
+                    self.missed = self.missed.saturating_add(self.floor - expected);
+                }
                 msg!(
-                    "the sender lapped this receiver, and again while it looked for the oldest message: it goes on with the next message sent, and counts what it lost ({} so far) when it reads that",
+                    "the sender lapped this receiver, and again while it looked for the oldest message: it goes on at the head, {} messages lost ({} since open)",
+                    self.floor - expected,
                     self.missed
                 )
             }
@@ -631,9 +639,14 @@ impl Receiver {
                 }
                 Some(_) => {}
                 // The first record since open or since a lap resumed at the head:
-                // what lies between `floor` and it was lost (none after an open).
+                // what lies between `floor` and it was lost (none after an open); a
+                // record below `floor` (published while the head and the count were
+                // read) was counted as lost at the lap, and is not.
                 None => {
-                    self.missed = self.missed.saturating_add(seq.saturating_sub(self.floor));
+                    self.missed = match seq.checked_sub(self.floor) {
+                        Some(lost) => self.missed.saturating_add(lost),
+                        None => self.missed.saturating_sub(self.floor - seq),
+                    };
                     self.next_seq = Some(seq);
                 }
             }
@@ -660,14 +673,8 @@ impl Receiver {
                 return Ok(());
             }
             // Everything the sender stored before it closed is seen, and its
-            // head is this receiver's position: the count is the number of the
-            // message that would have come next, which settles what a lap that
-            // resumed at the head lost.
-            if self.next_seq.is_none() {
-                let count = header.cursor.count.load(Acquire);
-                self.missed = self.missed.saturating_add(count.saturating_sub(self.floor));
-                self.floor = self.floor.max(count);
-            }
+            // head is this receiver's position.
+            self.settle_at_end();
             return Err(Error::new(
                 ErrorKind::Closed,
                 call(),
@@ -683,6 +690,7 @@ impl Receiver {
                     self.last_judged = 0; // judged again once that is read
                     return Ok(());
                 }
+                self.settle_at_end();
                 let reason = msg!("the sender (pid {}) died", PackedId::from_word(holder).id());
                 return Err(Error::new(ErrorKind::PeerDied, call(), reason));
             }
@@ -704,6 +712,17 @@ impl Receiver {
             .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
         slot.sleeping.store(0, SeqCst);
         Ok(())
+    }
+
+    /// At the end of the stream (the sender gone, its head at this receiver's
+    /// position): the count is the number of the message that would have come
+    /// next, which settles what a lap that resumed at the head lost.
+    fn settle_at_end(&mut self) {
+        if self.next_seq.is_none() {
+            let count = self.geometry.header().cursor.count.load(Acquire);
+            self.missed = self.missed.saturating_add(count.saturating_sub(self.floor));
+            self.floor = self.floor.max(count);
+        }
     }
 
     /// Takes the record at `at` as read.
