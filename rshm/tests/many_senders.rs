@@ -541,3 +541,44 @@ fn a_closed_or_dead_senders_drained_slot_is_taken_without_a_receiver() {
     let len = receiver.recv(&mut buf, SECOND).unwrap();
     assert_eq!(&buf[..len], b"fourth");
 }
+
+/// Both many-party layouts check their header at open in one way, each
+/// naming its own shape: another layout version, or sizes that do not fit
+/// the segment, are `Corrupt`.
+#[test]
+fn a_rewritten_header_of_either_shape_is_refused_at_open_naming_it() {
+    let _serial = serial();
+    for (broadcast, name, sizes) in [
+        (false, "many-senders", "slots of"),
+        (true, "broadcast", "receiver slots and a ring"),
+    ] {
+        let key = unique_key(line!() + broadcast as u32);
+        let mut options = channel_options(key);
+        options
+            .broadcast(broadcast)
+            .many_senders(!broadcast)
+            .max_peers(2);
+        let _first = Channel::create(&options, 1024, Role::Receiver).unwrap();
+        let mut peer = OpenOptions::new().key(key).open().unwrap();
+        let open = || Channel::open(ChannelOptions::new().key(key), Role::Sender).unwrap_err();
+        peer.write(8, &2u32.to_le_bytes()).unwrap(); // the version
+        let error = open();
+        assert_eq!(error.kind(), ErrorKind::Corrupt, "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("{name} channel layout version 2")),
+            "{error}"
+        );
+        peer.write(8, &1u32.to_le_bytes()).unwrap();
+        peer.write(24, &3000u32.to_le_bytes()).unwrap(); // slots beyond the segment
+        let error = open();
+        assert_eq!(error.kind(), ErrorKind::Corrupt, "{error}");
+        assert!(
+            error.to_string().contains(&format!("3000 {sizes}")),
+            "{error}"
+        );
+        peer.write(24, &2u32.to_le_bytes()).unwrap();
+        drop(Channel::open(ChannelOptions::new().key(key), Role::Sender).unwrap());
+    }
+}

@@ -8,6 +8,8 @@
 //! write anything into it.
 
 use super::layout::Side;
+use super::shape_header::{Expected, Sizes};
+use crate::error::{msg, Message};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
 /// "RSHMCAST", written last when a broadcast channel is made.
@@ -42,13 +44,8 @@ pub(super) struct News {
 
 #[repr(C, align(64))]
 pub(super) struct Header {
-    pub magic: AtomicU64,
-    pub version: AtomicU32,
-    pub header_size: AtomicU32,
-    pub capacity: AtomicU64,
-    /// Receiver slots (max_peers).
-    pub slots: AtomicU32,
-    pub slot_size: AtomicU32,
+    /// Magic, version and sizes: the capacity is the ring's, the slots are receivers'.
+    pub sizes: Sizes,
     pub cursor: Cursor,
     pub sender: Side,
     pub news: News,
@@ -59,6 +56,27 @@ pub(super) const HEADER_SIZE: usize = 256;
 pub(super) const SLOT_SIZE: usize = 64;
 const _: () = assert!(std::mem::size_of::<Header>() == HEADER_SIZE);
 const _: () = assert!(std::mem::size_of::<Side>() == SLOT_SIZE);
+
+/// What the header must say: checked by `Expected::read`.
+pub(super) const EXPECTED: Expected = Expected {
+    name: "broadcast",
+    magic: MAGIC,
+    version: VERSION,
+    header_size: HEADER_SIZE,
+    slot_size: SLOT_SIZE,
+    smallest: 64,
+    segment_size,
+    inconsistent,
+};
+
+fn inconsistent(slots: u32, capacity: u64, size: usize) -> Message {
+    msg!(
+        "inconsistent sizes: {} receiver slots and a ring of {} in a segment of {}",
+        slots,
+        capacity,
+        size
+    )
+}
 
 /// The segment size for `slots` receivers and a ring of `capacity` bytes.
 pub(super) fn segment_size(slots: u32, capacity: u64) -> Option<u64> {

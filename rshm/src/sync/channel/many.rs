@@ -22,9 +22,7 @@
 //! a ring with undelivered messages keeps its slot for the receiver.
 
 use super::layout::{largest_whole_record, record_size, Placement, Side, POSITION_LIMIT, SKIP};
-use super::many_layout::{
-    ring_offset, segment_size, slot_offset, Header, Slot, HEADER_SIZE, MAGIC, SLOT_SIZE, VERSION,
-};
+use super::many_layout::{ring_offset, segment_size, slot_offset, Header, Slot, EXPECTED};
 use super::pacing::{stay_away, Pacing};
 use super::ring::Ring;
 use super::{
@@ -123,14 +121,8 @@ impl Geometry {
     /// Writes the header of a new channel in `base` (`size` bytes, zeroed).
     pub(super) fn init(base: *mut u8, size: usize, slots: u32, capacity: u64) -> Geometry {
         debug_assert!(segment_size(slots, capacity) <= Some(size as u64));
-        // SAFETY: the segment is new and large enough; the magic is written last, with Release.
-        let header = unsafe { &*(base as *const Header) };
-        header.version.store(VERSION, Relaxed);
-        header.header_size.store(HEADER_SIZE as u32, Relaxed);
-        header.slot_size.store(SLOT_SIZE as u32, Relaxed);
-        header.capacity.store(capacity, Relaxed);
-        header.slots.store(slots, Relaxed);
-        header.magic.store(MAGIC, Release);
+        // SAFETY: the segment is new, 8-aligned and large enough for the header.
+        unsafe { EXPECTED.init(base, slots, capacity) };
         Geometry {
             base,
             slots: slots as usize,
@@ -140,41 +132,7 @@ impl Geometry {
 
     /// The geometry of the channel in `base` (`size` bytes), checked.
     pub(super) fn read(base: *mut u8, size: usize, call: impl Fn() -> Call) -> Result<Geometry> {
-        if size < HEADER_SIZE {
-            let reason = msg!(
-                "the segment holds {} bytes, too few for a many-senders channel header",
-                size
-            );
-            return Err(corrupt(call(), reason));
-        }
-        // SAFETY: the header lies inside the segment (checked above); its fields are atomics.
-        let header = unsafe { &*(base as *const Header) };
-        let version = header.version.load(Relaxed);
-        if version != VERSION {
-            let reason = msg!(
-                "many-senders channel layout version {}; this rshm reads version {}",
-                version,
-                VERSION
-            );
-            return Err(corrupt(call(), reason));
-        }
-        let (slots, capacity) = (header.slots.load(Relaxed), header.capacity.load(Relaxed));
-        let fits = segment_size(slots, capacity).is_some_and(|need| need <= size as u64);
-        if header.header_size.load(Relaxed) as usize != HEADER_SIZE
-            || header.slot_size.load(Relaxed) as usize != SLOT_SIZE
-            || slots == 0
-            || capacity % 8 != 0
-            || capacity < 16
-            || !fits
-        {
-            let reason = msg!(
-                "inconsistent sizes: {} slots of {} bytes in a segment of {}",
-                slots,
-                capacity,
-                size
-            );
-            return Err(corrupt(call(), reason));
-        }
+        let (slots, capacity) = EXPECTED.read(base, size, call)?;
         Ok(Geometry {
             base,
             slots: slots as usize,

@@ -6,7 +6,9 @@
 //! process that can write the segment may write anything into it.
 
 use super::layout::{Position, Side};
-use std::sync::atomic::{AtomicU32, AtomicU64};
+use super::shape_header::{Expected, Sizes};
+use crate::error::{msg, Message};
+use std::sync::atomic::AtomicU32;
 
 /// "RSHMMANY", written last when a many-senders channel is made.
 pub(super) const MAGIC: u64 = 0x5253_484d_4d41_4e59;
@@ -27,14 +29,8 @@ pub(super) struct News {
 
 #[repr(C, align(64))]
 pub(super) struct Header {
-    pub magic: AtomicU64,
-    pub version: AtomicU32,
-    pub header_size: AtomicU32,
-    /// Each slot's ring, in bytes.
-    pub capacity: AtomicU64,
-    /// Sender slots (max_peers).
-    pub slots: AtomicU32,
-    pub slot_size: AtomicU32,
+    /// Magic, version and sizes: the capacity is each slot's ring, the slots are senders'.
+    pub sizes: Sizes,
     pub receiver: Side,
     pub news: News,
 }
@@ -54,6 +50,27 @@ pub(super) const HEADER_SIZE: usize = 192;
 pub(super) const SLOT_SIZE: usize = 192;
 const _: () = assert!(std::mem::size_of::<Header>() == HEADER_SIZE);
 const _: () = assert!(std::mem::size_of::<Slot>() == SLOT_SIZE);
+
+/// What the header must say: checked by `Expected::read`.
+pub(super) const EXPECTED: Expected = Expected {
+    name: "many-senders",
+    magic: MAGIC,
+    version: VERSION,
+    header_size: HEADER_SIZE,
+    slot_size: SLOT_SIZE,
+    smallest: 16,
+    segment_size,
+    inconsistent,
+};
+
+fn inconsistent(slots: u32, capacity: u64, size: usize) -> Message {
+    msg!(
+        "inconsistent sizes: {} slots of {} bytes in a segment of {}",
+        slots,
+        capacity,
+        size
+    )
+}
 
 /// The segment size for `slots` rings of `capacity` bytes, if it is representable.
 pub(super) fn segment_size(slots: u32, capacity: u64) -> Option<u64> {

@@ -33,6 +33,7 @@ mod many_layout;
 mod pacing;
 mod party;
 mod ring;
+mod shape_header;
 
 pub use layout::CHANNEL_HEADER_SIZE;
 pub use lend::{Peeked, Reservation};
