@@ -582,3 +582,80 @@ fn a_rewritten_header_of_either_shape_is_refused_at_open_naming_it() {
         drop(Channel::open(ChannelOptions::new().key(key), Role::Sender).unwrap());
     }
 }
+
+/// Senders that come and go faster than the slots allow, while the receiver
+/// reads: each open takes a slot that is free, or one whose sender closed
+/// and whose ring is drained, racing the receiver that frees it too; no
+/// message is lost or seen twice, and each sender's come in order (each
+/// visit of a child is a sender of its own: two of them may be read in turn).
+#[test]
+fn senders_that_come_and_go_race_the_receiver_for_slots_and_lose_nothing() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let mut receiver = many(key, 256, 2);
+    const CHILDREN: u8 = 4;
+    const VISITS: u16 = 300;
+    const EACH: u8 = 4;
+    let children: Vec<i32> = (0..CHILDREN)
+        .map(|id| {
+            spawn(move || {
+                for visit in 0..VISITS {
+                    let mut tx = loop {
+                        match open_sender(key) {
+                            Ok(tx) => break tx,
+                            Err(e) if e.kind() == ErrorKind::NoSpace => std::thread::yield_now(),
+                            Err(e) => panic!("{e}"),
+                        }
+                    };
+                    for k in 0..EACH {
+                        let [a, b] = visit.to_le_bytes();
+                        tx.send(&[id, a, b, k], Some(Duration::from_secs(5)))
+                            .unwrap();
+                    }
+                }
+                0
+            })
+        })
+        .collect();
+    let total = CHILDREN as usize * VISITS as usize * EACH as usize;
+    // The next message expected of each visit of each child.
+    let mut next = vec![vec![0u8; VISITS as usize]; CHILDREN as usize];
+    let mut buf = [0u8; 16];
+    let mut got = 0;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while got < total {
+        assert!(Instant::now() < deadline, "{got} of {total} messages");
+        match receiver.recv(&mut buf, Some(Duration::from_millis(100))) {
+            Ok(4) => {
+                let (id, visit, k) = (buf[0], u16::from_le_bytes([buf[1], buf[2]]), buf[3]);
+                let expected = &mut next[id as usize][visit as usize];
+                assert_eq!(k, *expected, "child {id}, visit {visit}");
+                *expected += 1;
+                got += 1;
+                // Now and then away from the channel: senders find closed, drained slots
+                // that the receiver has not freed, and take them over.
+                if got % 3 == 0 {
+                    let away = Instant::now();
+                    while away.elapsed() < Duration::from_micros(50 * (got % 7) as u64) {
+                        std::hint::spin_loop();
+                    }
+                }
+            }
+            Ok(n) => panic!("a message of {n} bytes"),
+            // Between two senders the stream may end (none holds a slot), or pause.
+            Err(e) if matches!(e.kind(), ErrorKind::Closed | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    for pid in children {
+        assert_eq!(reap(pid), 0);
+    }
+    assert!(next.iter().flatten().all(|&n| n == EACH), "{next:?}");
+    let error = receiver
+        .recv(&mut buf, Some(Duration::from_millis(200)))
+        .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::Closed | ErrorKind::TimedOut),
+        "{error}"
+    );
+}
