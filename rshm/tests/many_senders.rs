@@ -378,6 +378,43 @@ fn a_rewritten_length_word_costs_only_that_senders_ring() {
     assert_eq!(receiver.recv(&mut buf, SECOND).unwrap(), 4);
 }
 
+/// A ring the receiver skips (its words made no sense) is not taken over by
+/// a new sender, even once it looks drained and its sender closed: the
+/// receiver would never read the newcomer's messages. The receiver frees it.
+#[test]
+fn a_ring_the_receiver_skips_goes_to_a_new_sender_only_through_the_receiver() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let mut receiver = many(key, 1024, 1);
+    let mut bad = open_sender(key).unwrap();
+    bad.send(b"one", None).unwrap();
+    let mut peer = OpenOptions::new().key(key).open().unwrap();
+    let ring0 = HEADER + SLOT;
+    peer.write(ring0, &u64::MAX.wrapping_sub(7).to_le_bytes())
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let error = receiver.recv(&mut buf, Some(Duration::ZERO)).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Corrupt, "{error}");
+    // The writer makes the ring look drained (no word, head at 0), and closes.
+    peer.write(ring0, &0u64.to_le_bytes()).unwrap();
+    peer.write(HEADER + 64, &0u64.to_le_bytes()).unwrap();
+    drop(bad);
+    let error = open_sender(key).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NoSpace, "{error}");
+    // The receiver frees it when it has nothing to read; a new sender's messages then come.
+    let error = receiver
+        .recv(&mut buf, Some(Duration::from_millis(20)))
+        .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::Closed | ErrorKind::TimedOut),
+        "{error}"
+    );
+    let mut fresh = open_sender(key).unwrap();
+    fresh.send(b"two", None).unwrap();
+    let n = receiver.recv(&mut buf, SECOND).unwrap();
+    assert_eq!(&buf[..n], b"two");
+}
+
 #[test]
 fn a_rewritten_tail_or_head_never_moves_an_end_outside_its_ring() {
     let _serial = serial();

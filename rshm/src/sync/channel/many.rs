@@ -730,6 +730,11 @@ impl Receiver {
                 Ok(None) => {}
                 Err(problem) => {
                     self.broken[i] = true;
+                    // A tail no ring position has: no new sender takes the slot over while
+                    // this receiver skips its ring (it frees it itself), and its sender's
+                    // next wait for room says the ring is not read.
+                    let tail = &self.geometry.slot(i).tail.value;
+                    tail.store(self.tails[i] | 1, Release);
                     let reason = msg!(
                         "sender slot {}: {}; that sender's messages are skipped from now on (the ring is {} bytes)",
                         i,
