@@ -474,7 +474,9 @@ uint64_t rshm_channel_missed(const struct rshm_channel *ch);
 size_t rshm_channel_max_reservation(const struct rshm_channel *ch);
 
 /**
- * The ring's size in bytes (the largest message is 8 less), or 0 for NULL.
+ * The ring's size in bytes (each sender's ring, for many senders), or 0 for
+ * NULL. The largest message is 8 bytes less (a pair, many senders), or half
+ * the ring less 16 (broadcast).
  */
 size_t rshm_channel_capacity(const struct rshm_channel *ch);
 

@@ -279,7 +279,9 @@ pub extern "C" fn rshm_channel_max_reservation(ch: *const rshm_channel) -> usize
     })
 }
 
-/// The ring's size in bytes (the largest message is 8 less), or 0 for NULL.
+/// The ring's size in bytes (each sender's ring, for many senders), or 0 for
+/// NULL. The largest message is 8 bytes less (a pair, many senders), or half
+/// the ring less 16 (broadcast).
 #[no_mangle]
 pub extern "C" fn rshm_channel_capacity(ch: *const rshm_channel) -> usize {
     crate::boundary::errno_export("rshm_channel_capacity", 0, || {

@@ -585,9 +585,10 @@ fn a_closed_or_dead_senders_drained_slot_is_taken_without_a_receiver() {
 #[test]
 fn a_rewritten_header_of_either_shape_is_refused_at_open_naming_it() {
     let _serial = serial();
-    for (broadcast, name, sizes) in [
-        (false, "many-senders", "slots of"),
-        (true, "broadcast", "receiver slots and a ring"),
+    // Each shape's layout version, and one it does not read (many senders: 0.2.1's).
+    for (broadcast, name, sizes, version, other) in [
+        (false, "many-senders", "slots of", 2u32, 1u32),
+        (true, "broadcast", "receiver slots and a ring", 1, 2),
     ] {
         let key = unique_key(line!() + broadcast as u32);
         let mut options = channel_options(key);
@@ -598,16 +599,16 @@ fn a_rewritten_header_of_either_shape_is_refused_at_open_naming_it() {
         let _first = Channel::create(&options, 1024, Role::Receiver).unwrap();
         let mut peer = OpenOptions::new().key(key).open().unwrap();
         let open = || Channel::open(ChannelOptions::new().key(key), Role::Sender).unwrap_err();
-        peer.write(8, &2u32.to_le_bytes()).unwrap(); // the version
+        peer.write(8, &other.to_le_bytes()).unwrap(); // the version
         let error = open();
         assert_eq!(error.kind(), ErrorKind::Corrupt, "{error}");
         assert!(
-            error
-                .to_string()
-                .contains(&format!("{name} channel layout version 2")),
+            error.to_string().contains(&format!(
+                "{name} channel layout version {other}; this rshm reads version {version}"
+            )),
             "{error}"
         );
-        peer.write(8, &1u32.to_le_bytes()).unwrap();
+        peer.write(8, &version.to_le_bytes()).unwrap();
         peer.write(24, &3000u32.to_le_bytes()).unwrap(); // slots beyond the segment
         let error = open();
         assert_eq!(error.kind(), ErrorKind::Corrupt, "{error}");

@@ -1,4 +1,4 @@
-//! What a many-senders channel's segment holds (layout "RSHMMANY" version 1):
+//! What a many-senders channel's segment holds (layout "RSHMMANY" version 2):
 //! a header (magic, version, sizes, the receiver's control words, the line
 //! senders signal on), then `slots` sender slots (each: its holder's control
 //! words, the sender's head, the receiver's tail, each on its own cache line),
@@ -12,8 +12,10 @@ use std::sync::atomic::AtomicU32;
 
 /// "RSHMMANY", written last when a many-senders channel is made.
 pub(super) const MAGIC: u64 = 0x5253_484d_4d41_4e59;
-/// The first layout of the shape.
-pub(super) const VERSION: u32 = 1;
+/// The layout's version. 2 (same bytes as 1): a slot is turned over to a new
+/// sender through a mark in its holder word, which a version 1 receiver does
+/// not know and could free the slot under, so the two do not mix.
+pub(super) const VERSION: u32 = 2;
 
 /// The receiver's news: senders bump `sent` (the receiver's one futex word)
 /// when they move while it sleeps.

@@ -535,7 +535,9 @@ impl Channel {
         Ok((head, tail))
     }
 
-    /// The ring's size in bytes; the largest message is 8 bytes less.
+    /// The ring's size in bytes (each sender's ring, for many senders). The
+    /// largest message is 8 bytes less (a pair, many senders), or half the
+    /// ring less 16 (broadcast).
     pub fn capacity(&self) -> usize {
         self.capacity as usize
     }
