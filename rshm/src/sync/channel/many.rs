@@ -449,7 +449,9 @@ impl Sender {
             };
             let signal = receiver.signal.load(SeqCst);
             side.sleeping.store(1, SeqCst);
-            let fenced = fence::heavy();
+            // A full fence, not the heavy one: the receiver takes one too before it
+            // goes idle, and wakes every sleeping sender then (`Receiver::wake_senders`).
+            std::sync::atomic::fence(SeqCst);
             let state = self.check_receiver(call);
             let tail = self.read_tail(call);
             let tail = match tail {
@@ -468,7 +470,7 @@ impl Sender {
                 side.sleeping.store(0, SeqCst);
                 return Err(error);
             }
-            sleep_on(&receiver.signal, signal, fenced, left);
+            sleep_on(&receiver.signal, signal, true, left);
             side.sleeping.store(0, SeqCst);
         }
         Ok(placement)
@@ -642,6 +644,30 @@ impl Receiver {
             })
     }
 
+    /// Every ring is empty: wakes every sender that sleeps waiting for room
+    /// (it has a whole ring now). The full fence orders this receiver's tail
+    /// stores before its reads of the senders' `sleeping` words, as a sender
+    /// orders its `sleeping` before its read of the tail: so either the sender
+    /// sees the room and does not sleep, or this sees it sleeping. This is
+    /// what lets a sender sleep without the heavy fence (a membarrier, which
+    /// interrupts every CPU, this receiver's too, each time a ring fills):
+    /// `publish` reads `sleeping` with no fence, as the pair's channel does.
+    fn wake_senders(&self) {
+        std::sync::atomic::fence(SeqCst);
+        let mut woke = false;
+        for i in 0..self.used() {
+            let side = &self.geometry.slot(i).side;
+            if side.sleeping.load(Relaxed) != 0 && side.sleeping.swap(0, SeqCst) != 0 {
+                woke = true;
+            }
+        }
+        if woke {
+            let signal = &self.geometry.header().receiver.signal;
+            signal.fetch_add(1, SeqCst);
+            sys::futex_wake(signal);
+        }
+    }
+
     /// The slots to scan: those claimed at least once.
     fn used(&self) -> usize {
         (self.geometry.header().news.used.load(Acquire) as usize).min(self.geometry.slots)
@@ -666,6 +692,7 @@ impl Receiver {
             if let Some((i, at, len)) = self.scan(call)? {
                 return Ok((i, at, len, waited));
             }
+            self.wake_senders();
             if timeout != Some(Duration::ZERO) {
                 if self.pacing.streaming() {
                     stay_away(self.pacing.on_empty());
