@@ -895,6 +895,20 @@ impl Receiver {
                         held = true;
                         continue;
                     }
+                    // The holder word was read before: a sender of the same process may have
+                    // taken the slot over (and sent) since, leaving the same word. The mark
+                    // stands only if the slot is still left (a take-over clears `closed`
+                    // before it writes the holder) and drained.
+                    let left = (kind != ErrorKind::Closed || side.closed.load(Acquire) != 0)
+                        && (self.broken[i]
+                            || self.geometry.ring(i).word(self.tails[i]).load(Acquire) == 0);
+                    if !left {
+                        let _ = side
+                            .holder
+                            .compare_exchange(marker, holder, AcqRel, Relaxed);
+                        held = true;
+                        continue;
+                    }
                     let slot = self.geometry.slot(i);
                     let tail = if self.broken[i] { 0 } else { self.tails[i] };
                     if self.broken[i] {
