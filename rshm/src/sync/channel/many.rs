@@ -720,6 +720,8 @@ impl Receiver {
                     continue;
                 }
             }
+            // Read before the last look at the slots (reap): a close after it is a wake-up.
+            let seen = header.news.sent.load(SeqCst);
             let now = sys::coarse_now_ns();
             let judge = now.wrapping_sub(self.last_judged) >= LIVENESS_CHECK.as_nanos() as u64;
             if judge {
@@ -738,7 +740,6 @@ impl Receiver {
             }
             let left = wait.time_left(cap, timeout, deadline)?;
             race_window(Window::BeforeSleep);
-            let seen = header.news.sent.load(SeqCst);
             header.receiver.sleeping.store(1, SeqCst);
             let fenced = fence::heavy();
             if !self.anything_waiting() {
