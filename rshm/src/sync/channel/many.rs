@@ -61,6 +61,8 @@ thread_local! {
     /// The step a unit test runs at a window, once.
     static RACE: std::cell::RefCell<Option<Step>> =
         const { std::cell::RefCell::new(None) };
+    /// The ring words a receiver's waits looked at (`anything_waiting`), for unit tests.
+    static LOOKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Runs the step a unit test set for `window`, if any (nothing outside tests).
@@ -751,6 +753,8 @@ impl Receiver {
 
     /// Whether any ring has a word waiting (a message, or a skip marker).
     fn anything_waiting(&self) -> bool {
+        #[cfg(test)]
+        LOOKS.with(|looks| looks.set(looks.get() + self.used()));
         (0..self.used()).any(|i| {
             !self.broken[i] && self.geometry.ring(i).word(self.tails[i]).load(Acquire) != 0
         })
@@ -1007,6 +1011,30 @@ mod tests {
         let third = Sender::claim(geometry, call).unwrap();
         assert_eq!(third.slot, 1);
         assert_eq!(recv(&mut receiver, ZERO).unwrap(), b"two");
+    }
+
+    /// A receiver of many rings spins on all of them at each spin: a short
+    /// timeout must end within the spinning after as many ring looks as a
+    /// pair's receiver makes (the clock read every `DEADLINE_EVERY` looks),
+    /// not after `DEADLINE_EVERY` spins of 1024 looks each (about 1.6 ms past
+    /// a 10 µs timeout where this was found). Counted, not timed.
+    #[test]
+    fn a_short_timeout_ends_within_the_spin_however_many_rings() {
+        const SLOTS: u32 = 1024;
+        let mut memory = Vec::new();
+        let geometry = channel(&mut memory, SLOTS);
+        // As if every slot had been claimed once (no sender holds one: the stream has not ended).
+        geometry.header().news.used.store(SLOTS, Release);
+        let mut receiver = Receiver::claim(geometry, call).unwrap();
+        LOOKS.with(|looks| looks.set(0));
+        let late = recv(&mut receiver, Some(Duration::from_nanos(1))).unwrap_err();
+        assert_eq!(late.kind(), ErrorKind::TimedOut, "{late}");
+        let looks = LOOKS.with(|looks| looks.get());
+        let allowed = 2 * (super::super::DEADLINE_EVERY as usize + SLOTS as usize);
+        assert!(
+            looks <= allowed,
+            "{looks} ring words looked at past the deadline (at most {allowed})"
+        );
     }
 
     /// The voluntary context switches of this thread so far.
