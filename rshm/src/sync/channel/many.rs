@@ -26,8 +26,8 @@ use super::many_layout::{ring_offset, segment_size, slot_offset, Header, Slot, E
 use super::pacing::{stay_away, Pacing};
 use super::ring::Ring;
 use super::{
-    ch_call, claim_end, corrupt, holder_liveness, named_call, sleep_on, spin_for, Role, Wait,
-    LIVENESS_CHECK, RECEIVER_PROBE_INTERVAL,
+    ch_call, claim_end, corrupt, holder_liveness, named_call, sleep_on, spin_for_looking, Role,
+    Wait, LIVENESS_CHECK, RECEIVER_PROBE_INTERVAL,
 };
 use crate::error::{msg, Call, Error, ErrorKind, Result};
 use crate::liveness::{pid_namespace, Liveness, PackedId, ProcessId};
@@ -718,7 +718,7 @@ impl Receiver {
                     continue;
                 }
                 waited = true;
-                if spin_for(deadline, || self.anything_waiting()) {
+                if spin_for_looking(deadline, self.used(), || self.anything_waiting()) {
                     continue;
                 }
             }
