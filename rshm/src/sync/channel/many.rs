@@ -987,6 +987,7 @@ mod tests {
     /// the slot under the new sender, whose messages a next sender would
     /// overwrite, and whose channel would look ended.
     #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot make syscalls")]
     fn a_slot_retaken_in_the_same_process_while_the_receiver_frees_it_stays_held() {
         let mut memory = Vec::new();
         let geometry = channel(&mut memory, 2);
@@ -1019,6 +1020,7 @@ mod tests {
     /// not after `DEADLINE_EVERY` spins of 1024 looks each (about 1.6 ms past
     /// a 10 µs timeout where this was found). Counted, not timed.
     #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot make syscalls")]
     fn a_short_timeout_ends_within_the_spin_however_many_rings() {
         const SLOTS: u32 = 1024;
         let mut memory = Vec::new();
@@ -1053,6 +1055,7 @@ mod tests {
     /// receiver's thread must not sleep at all (counted by the kernel, not
     /// timed).
     #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot make syscalls")]
     fn a_close_just_before_the_receiver_sleeps_wakes_it() {
         let mut memory = Vec::new();
         let geometry = channel(&mut memory, 1);
