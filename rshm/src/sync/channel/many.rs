@@ -955,10 +955,16 @@ mod tests {
 
     const ZERO: Option<Duration> = Some(Duration::ZERO);
 
-    /// A channel of `slots` rings of 64 bytes in private memory (zeroed, 8-aligned).
-    fn channel(memory: &mut Vec<u64>, slots: u32) -> Geometry {
+    /// A cache line of private memory: the header's alignment.
+    #[derive(Clone, Copy)]
+    #[repr(C, align(64))]
+    struct Line([u8; 64]);
+
+    /// A channel of `slots` rings of 64 bytes in private memory (zeroed, 64-aligned as a
+    /// segment is).
+    fn channel(memory: &mut Vec<Line>, slots: u32) -> Geometry {
         let size = segment_size(slots, 64).unwrap() as usize;
-        *memory = vec![0u64; size / 8];
+        *memory = vec![Line([0; 64]); size.div_ceil(64)];
         Geometry::init(memory.as_mut_ptr().cast(), size, slots, 64)
     }
 
