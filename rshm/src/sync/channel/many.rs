@@ -26,8 +26,8 @@ use super::many_layout::{ring_offset, segment_size, slot_offset, Header, Slot, E
 use super::pacing::{stay_away, Pacing};
 use super::ring::Ring;
 use super::{
-    ch_call, claim_end, corrupt, holder_liveness, named_call, sleep_on, spin_for, Role, Wait,
-    LIVENESS_CHECK, RECEIVER_PROBE_INTERVAL,
+    ch_call, claim_end, corrupt, holder_liveness, named_call, sleep_on, spin_for_looking, Role,
+    Wait, LIVENESS_CHECK, RECEIVER_PROBE_INTERVAL,
 };
 use crate::error::{msg, Call, Error, ErrorKind, Result};
 use crate::liveness::{pid_namespace, Liveness, PackedId, ProcessId};
@@ -41,6 +41,52 @@ use std::time::Duration;
 /// sender closed or is gone) by the process in the low bits. No holder has it:
 /// a process id is below 2^22.
 const VACATING: u64 = 1 << 63;
+
+/// The points of a receiver's wait where a unit test runs another party's
+/// step, as a race could interleave it there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Window {
+    /// In `reap`: a slot judged free, before it is marked.
+    BeforeMark,
+    /// In `next_message`: after the last look, before the sleep.
+    BeforeSleep,
+}
+
+/// A unit test's step for one window.
+#[cfg(test)]
+type Step = (Window, Box<dyn FnOnce()>);
+
+#[cfg(test)]
+thread_local! {
+    /// The step a unit test runs at a window, once.
+    static RACE: std::cell::RefCell<Option<Step>> =
+        const { std::cell::RefCell::new(None) };
+    /// The ring words a receiver's waits looked at (`anything_waiting`), for unit tests.
+    static LOOKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs the step a unit test set for `window`, if any (nothing outside tests).
+#[inline(always)]
+fn race_window(window: Window) {
+    #[cfg(test)]
+    {
+        let step = RACE.with(|race| {
+            let mut race = race.borrow_mut();
+            match race.take() {
+                Some((at, step)) if at == window => Some(step),
+                other => {
+                    *race = other;
+                    None
+                }
+            }
+        });
+        if let Some(step) = step {
+            step();
+        }
+    }
+    #[cfg(not(test))]
+    let _ = window;
+}
 
 /// A many-senders channel's geometry, read from (and checked against) its segment.
 #[derive(Debug, Clone, Copy)]
@@ -699,10 +745,12 @@ impl Receiver {
                     continue;
                 }
                 waited = true;
-                if spin_for(deadline, || self.anything_waiting()) {
+                if spin_for_looking(deadline, self.used(), || self.anything_waiting()) {
                     continue;
                 }
             }
+            // Read before the last look at the slots (reap): a close after it is a wake-up.
+            let seen = header.news.sent.load(SeqCst);
             let now = sys::coarse_now_ns();
             let judge = now.wrapping_sub(self.last_judged) >= LIVENESS_CHECK.as_nanos() as u64;
             if judge {
@@ -720,7 +768,7 @@ impl Receiver {
                 return Err(Error::new(end, call(), reason));
             }
             let left = wait.time_left(cap, timeout, deadline)?;
-            let seen = header.news.sent.load(SeqCst);
+            race_window(Window::BeforeSleep);
             header.receiver.sleeping.store(1, SeqCst);
             let fenced = fence::heavy();
             if !self.anything_waiting() {
@@ -732,6 +780,8 @@ impl Receiver {
 
     /// Whether any ring has a word waiting (a message, or a skip marker).
     fn anything_waiting(&self) -> bool {
+        #[cfg(test)]
+        LOOKS.with(|looks| looks.set(looks.get() + self.used()));
         (0..self.used()).any(|i| {
             !self.broken[i] && self.geometry.ring(i).word(self.tails[i]).load(Acquire) != 0
         })
@@ -865,6 +915,7 @@ impl Receiver {
                 self.broken[i] || self.geometry.ring(i).word(self.tails[i]).load(Acquire) == 0;
             match gone {
                 Some(kind) if drained => {
+                    race_window(Window::BeforeMark);
                     // Marked first, as a sender taking it over marks it: one of the two turns it over.
                     let marker =
                         *marker.get_or_insert_with(|| VACATING | ProcessId::this_process().pack());
@@ -873,6 +924,20 @@ impl Receiver {
                         .compare_exchange(holder, marker, AcqRel, Relaxed)
                         .is_err()
                     {
+                        held = true;
+                        continue;
+                    }
+                    // The holder word was read before: a sender of the same process may have
+                    // taken the slot over (and sent) since, leaving the same word. The mark
+                    // stands only if the slot is still left (a take-over clears `closed`
+                    // before it writes the holder) and drained.
+                    let left = (kind != ErrorKind::Closed || side.closed.load(Acquire) != 0)
+                        && (self.broken[i]
+                            || self.geometry.ring(i).word(self.tails[i]).load(Acquire) == 0);
+                    if !left {
+                        let _ = side
+                            .holder
+                            .compare_exchange(marker, holder, AcqRel, Relaxed);
                         held = true;
                         continue;
                     }
@@ -904,5 +969,140 @@ impl Receiver {
         let _ = side.holder.compare_exchange(me, 0, AcqRel, Relaxed);
         side.signal.fetch_add(1, SeqCst);
         sys::futex_wake(&side.signal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Races whose window is too narrow to hit from outside: the other
+    //! party's step runs inside it (`race_window`).
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    const ZERO: Option<Duration> = Some(Duration::ZERO);
+
+    /// A cache line of private memory: the header's alignment.
+    #[derive(Clone, Copy)]
+    #[repr(C, align(64))]
+    struct Line([u8; 64]);
+
+    /// A channel of `slots` rings of 64 bytes in private memory (zeroed, 64-aligned as a
+    /// segment is).
+    fn channel(memory: &mut Vec<Line>, slots: u32) -> Geometry {
+        let size = segment_size(slots, 64).unwrap() as usize;
+        *memory = vec![Line([0; 64]); size.div_ceil(64)];
+        Geometry::init(memory.as_mut_ptr().cast(), size, slots, 64)
+    }
+
+    fn call() -> Call {
+        named_call("test")
+    }
+
+    fn race(window: Window, step: impl FnOnce() + 'static) {
+        RACE.with(|race| *race.borrow_mut() = Some((window, Box::new(step))));
+    }
+
+    fn recv(receiver: &mut Receiver, timeout: Option<Duration>) -> Result<Vec<u8>> {
+        let mut buf = [MaybeUninit::<u8>::uninit(); 64];
+        let n = receiver.recv_uninit(&mut buf, timeout)?;
+        // SAFETY: recv_uninit wrote the first n bytes.
+        Ok(buf[..n]
+            .iter()
+            .map(|b| unsafe { b.assume_init() })
+            .collect())
+    }
+
+    /// A sender that closed is followed, in the same process (another thread),
+    /// by a new sender that takes its drained slot over and sends, between
+    /// the receiver's look at the slot and its mark. The holder word reads the
+    /// same before and after (the same process): the receiver must not free
+    /// the slot under the new sender, whose messages a next sender would
+    /// overwrite, and whose channel would look ended.
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot make syscalls")]
+    fn a_slot_retaken_in_the_same_process_while_the_receiver_frees_it_stays_held() {
+        let mut memory = Vec::new();
+        let geometry = channel(&mut memory, 2);
+        let mut receiver = Receiver::claim(geometry, call).unwrap();
+        let mut first = Sender::claim(geometry, call).unwrap();
+        first.send(b"one", ZERO).unwrap();
+        assert_eq!(recv(&mut receiver, ZERO).unwrap(), b"one");
+        first.close();
+        let retaken = Rc::new(RefCell::new(None));
+        let slot = Rc::clone(&retaken);
+        race(Window::BeforeMark, move || {
+            let mut sender = Sender::claim(geometry, call).unwrap();
+            assert_eq!(sender.slot, 0, "the closed, drained slot is taken over");
+            sender.send(b"two", ZERO).unwrap();
+            *slot.borrow_mut() = Some(sender);
+        });
+        assert_eq!(receiver.reap(false), None, "a sender holds slot 0");
+        assert!(retaken.borrow().is_some(), "the race ran");
+        let me = ProcessId::this_process().pack();
+        assert_eq!(geometry.slot(0).side.holder.load(Acquire), me);
+        // A third sender takes the other slot, not the one in use.
+        let third = Sender::claim(geometry, call).unwrap();
+        assert_eq!(third.slot, 1);
+        assert_eq!(recv(&mut receiver, ZERO).unwrap(), b"two");
+    }
+
+    /// A receiver of many rings spins on all of them at each spin: a short
+    /// timeout must end within the spinning after as many ring looks as a
+    /// pair's receiver makes (the clock read every `DEADLINE_EVERY` looks),
+    /// not after `DEADLINE_EVERY` spins of 1024 looks each (about 1.6 ms past
+    /// a 10 µs timeout where this was found). Counted, not timed.
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot make syscalls")]
+    fn a_short_timeout_ends_within_the_spin_however_many_rings() {
+        const SLOTS: u32 = 1024;
+        let mut memory = Vec::new();
+        let geometry = channel(&mut memory, SLOTS);
+        // As if every slot had been claimed once (no sender holds one: the stream has not ended).
+        geometry.header().news.used.store(SLOTS, Release);
+        let mut receiver = Receiver::claim(geometry, call).unwrap();
+        LOOKS.with(|looks| looks.set(0));
+        let late = recv(&mut receiver, Some(Duration::from_nanos(1))).unwrap_err();
+        assert_eq!(late.kind(), ErrorKind::TimedOut, "{late}");
+        let looks = LOOKS.with(|looks| looks.get());
+        let allowed = 2 * (super::super::DEADLINE_EVERY as usize + SLOTS as usize);
+        assert!(
+            looks <= allowed,
+            "{looks} ring words looked at past the deadline (at most {allowed})"
+        );
+    }
+
+    /// The voluntary context switches of this thread so far.
+    fn sleeps() -> i64 {
+        let mut usage = MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: usage is writable; RUSAGE_THREAD reports on this thread.
+        let done = unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) };
+        assert_eq!(done, 0);
+        // SAFETY: getrusage filled it.
+        unsafe { usage.assume_init() }.ru_nvcsw
+    }
+
+    /// The last sender closes after the receiver's last look at the slots
+    /// and before it sleeps: its wake-up must not be lost (the receiver
+    /// would sleep a whole slice before it sees the end of the stream). The
+    /// receiver's thread must not sleep at all (counted by the kernel, not
+    /// timed).
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot make syscalls")]
+    fn a_close_just_before_the_receiver_sleeps_wakes_it() {
+        let mut memory = Vec::new();
+        let geometry = channel(&mut memory, 1);
+        let mut receiver = Receiver::claim(geometry, call).unwrap();
+        let mut sender = Sender::claim(geometry, call).unwrap();
+        race(Window::BeforeSleep, move || sender.close());
+        let before = sleeps();
+        let started = std::time::Instant::now();
+        let end = recv(&mut receiver, None).unwrap_err();
+        let (slept, took) = (sleeps() - before, started.elapsed());
+        assert_eq!(end.kind(), ErrorKind::Closed, "{end}");
+        assert_eq!(
+            slept, 0,
+            "the receiver slept ({took:?}) with the close to see"
+        );
     }
 }

@@ -1187,12 +1187,25 @@ pub(super) fn sleep_on(
 /// says the peer moved: whether it did. A side with nothing to do spins
 /// before it sleeps, since a futex sleep costs its peer a wake-up call.
 pub(super) fn spin_for(deadline: Option<Instant>, arrived: impl Fn() -> bool) -> bool {
+    spin_for_looking(deadline, 1, arrived)
+}
+
+/// [`spin_for`], for an `arrived` that looks at `looks` words each time (a
+/// many-senders receiver looks at every ring): the clock is read every
+/// [`DEADLINE_EVERY`] words looked at, so that a short timeout ends as soon
+/// as a pair's does, however many rings.
+pub(super) fn spin_for_looking(
+    deadline: Option<Instant>,
+    looks: usize,
+    arrived: impl Fn() -> bool,
+) -> bool {
+    let every = (DEADLINE_EVERY as usize / looks.max(1)).max(1) as u32;
     for spun in 0..SPINS {
         if arrived() {
             return true;
         }
         // A short timeout ends within the spinning too.
-        if spun % DEADLINE_EVERY == DEADLINE_EVERY - 1 && past(deadline) {
+        if spun % every == every - 1 && past(deadline) {
             return arrived();
         }
         std::hint::spin_loop();
