@@ -393,6 +393,55 @@ pub fn rshm(size: usize, receivers: usize, plan: &Plan) -> Batches {
     )
 }
 
+/// What reading a 64 KiB message costs this CPU, whatever carries it:
+/// the median ns to read (`read_all`) 64 KiB that a peer on the sender's CPU
+/// has just written, and to read the same bytes again at once (now in this
+/// CPU's cache). Ping-pong, one buffer of 16 at a time, nothing else running:
+/// a one-to-many receiver reading in place pays the first for every message
+/// it is the first on its CPU to read, and the second at best for a message
+/// another receiver on its CPU has just read.
+pub fn read_costs(size: usize) -> (f64, f64) {
+    const BUFFERS: usize = 16;
+    const ROUNDS: usize = 400;
+    let buffers = crate::peer::SharedMem::new(BUFFERS * size);
+    let turn = SharedPage::new();
+    let at = |n: usize| buffers.ptr().wrapping_add((n % BUFFERS) * size);
+    let writer = fork_peer_on(SENDER_CPU, || {
+        for n in 0..ROUNDS {
+            while turn.word(0).load(Acquire) != 2 * n as u64 {
+                spin_loop();
+            }
+            // SAFETY: buffer n % BUFFERS, `size` bytes inside the mapping.
+            unsafe { write_numbered(at(n), size, n as u64) };
+            turn.word(0).store(2 * n as u64 + 1, Release);
+        }
+    });
+    let (mut first, mut again) = (Vec::new(), Vec::new());
+    for n in 0..ROUNDS {
+        while turn.word(0).load(Acquire) != 2 * n as u64 + 1 {
+            spin_loop();
+        }
+        // SAFETY: the buffer the writer has finished, `size` bytes inside the mapping.
+        let bytes = unsafe { std::slice::from_raw_parts(at(n), size) };
+        let start = std::time::Instant::now();
+        let read = read_numbered(bytes);
+        let middle = std::time::Instant::now();
+        let reread = read_numbered(bytes);
+        let end = std::time::Instant::now();
+        assert_eq!(check_numbered(size, read), n as u64);
+        assert_eq!(read, reread);
+        first.push((middle - start).as_nanos() as f64);
+        again.push((end - middle).as_nanos() as f64);
+        turn.word(0).store(2 * n as u64 + 2, Release);
+    }
+    writer.wait();
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(first), median(again))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

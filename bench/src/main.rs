@@ -864,6 +864,12 @@ fn main() {
             "placement: the one-line floor took {before:.0} ns just before the section, {:.0} ns just after",
             floor_now()
         );
+        if section.id.ends_with("_64k") {
+            let (first, again) = broadcast::read_costs(BIG);
+            println!(
+                "reading 64 KiB on CPU 0: {first:.0} ns right after CPU 1 wrote it, {again:.0} ns again at once (medians of 400; see broadcast::read_costs)"
+            );
+        }
         let mut csv = String::from(CSV_HEADER);
         for o in outcomes.iter() {
             csv.push_str(&o.csv(section.id, &section.floor.name));
