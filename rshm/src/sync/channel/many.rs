@@ -42,6 +42,11 @@ use std::time::Duration;
 /// a process id is below 2^22.
 const VACATING: u64 = 1 << 63;
 
+/// The most holders one receive judges (each judgement reads `/proc`): a
+/// judging turn (every `LIVENESS_CHECK`) takes the next this many, where the
+/// last turn stopped, so that a receive with many held slots stays short.
+const JUDGED_PER_TURN: usize = 16;
+
 /// The points of a receiver's wait where a unit test runs another party's
 /// step, as a race could interleave it there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +221,8 @@ pub(super) struct Receiver {
     last_gone: ErrorKind,
     /// When the holders were last judged (coarse monotonic ns).
     last_judged: u64,
+    /// The slot whose holder the next judging turn judges first (round-robin).
+    judge_next: usize,
     /// The message lent (slot, position, length), if any.
     lent: Option<(usize, u64, usize)>,
     /// How this receiver keeps out of streaming senders' way (as the SPSC
@@ -586,6 +593,7 @@ impl Receiver {
             next: 0,
             last_gone: ErrorKind::Closed,
             last_judged: 0,
+            judge_next: 0,
             lent: None,
             pacing: Pacing::new(),
         })
@@ -888,12 +896,23 @@ impl Receiver {
 
     /// Frees the slots whose sender closed (or, with `judge`, is `Gone`) and
     /// whose ring is drained. The end of the stream (`Closed` or `PeerDied`)
-    /// once a sender has opened and no slot is held any more.
+    /// once a sender has opened and no slot is held any more. A judging turn
+    /// judges at most `JUDGED_PER_TURN` holders, from `judge_next` on: each
+    /// held slot's holder is judged within one turn per `JUDGED_PER_TURN` slots.
     fn reap(&mut self, judge: bool) -> Option<ErrorKind> {
         let header = self.geometry.header();
         let mut held = false;
         let mut marker = None;
-        for i in 0..self.used() {
+        let used = self.used();
+        // `judge_next` may lie past `used` (a segment writer lowered it): from slot 0 then.
+        let start = if self.judge_next < used {
+            self.judge_next
+        } else {
+            0
+        };
+        let mut to_judge = if judge { JUDGED_PER_TURN } else { 0 };
+        for k in 0..used {
+            let i = (start + k) % used;
             let side = &self.geometry.slot(i).side;
             let holder = side.holder.load(Acquire);
             if holder == 0 {
@@ -906,8 +925,13 @@ impl Receiver {
             }
             let gone = if side.closed.load(Acquire) != 0 {
                 Some(ErrorKind::Closed)
-            } else if judge && holder_liveness(side, holder) == Liveness::Gone {
-                Some(ErrorKind::PeerDied)
+            } else if to_judge > 0 {
+                to_judge -= 1;
+                if to_judge == 0 {
+                    // The next turn goes on after this slot.
+                    self.judge_next = i + 1;
+                }
+                (holder_liveness(side, holder) == Liveness::Gone).then_some(ErrorKind::PeerDied)
             } else {
                 None
             };
