@@ -763,3 +763,44 @@ fn a_receive_judges_a_bounded_number_of_holders_and_still_finds_the_dead() {
     let error = receiver.recv(&mut buf, SECOND).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Closed, "{error}");
 }
+
+/// A free slot whose positions a writer of the segment rewrote is skipped
+/// by a new sender, left as it is: one corrupt slot does not lock every new
+/// sender out. `Corrupt`, naming it, only when no other slot could be taken.
+#[test]
+fn a_corrupt_free_slot_is_skipped_by_a_new_sender() {
+    let _serial = serial();
+    let key = unique_key(line!());
+    let mut receiver = many(key, 1024, 3);
+    let mut peer = OpenOptions::new().key(key).open().unwrap();
+    // Slot 0's head: not a ring position (unaligned).
+    let head0 = HEADER + 64;
+    peer.write(head0, &5u64.to_le_bytes()).unwrap();
+    let mut first = open_sender(key).expect("slot 1, past the corrupt slot 0");
+    let mut second = open_sender(key).expect("slot 2");
+    first.send(b"one", None).unwrap();
+    second.send(b"two", None).unwrap();
+    let mut buf = [0u8; 8];
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let n = receiver.recv(&mut buf, SECOND).unwrap();
+        got.push(buf[..n].to_vec());
+    }
+    got.sort();
+    assert_eq!(got, [b"one".to_vec(), b"two".to_vec()]);
+    // Every other slot held: the corrupt one is named.
+    let error = open_sender(key).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Corrupt, "{error}");
+    assert!(error.to_string().contains("sender slot 0"), "{error}");
+    // Left as it was, its holder word given back.
+    let mut word = [0u8; 8];
+    peer.read(HEADER, &mut word).unwrap();
+    assert_eq!(u64::from_le_bytes(word), 0, "slot 0's holder word");
+    peer.read(head0, &mut word).unwrap();
+    assert_eq!(u64::from_le_bytes(word), 5, "slot 0's head");
+    // Once repaired, it is taken again; with every slot held, NoSpace.
+    peer.write(head0, &0u64.to_le_bytes()).unwrap();
+    let _third = open_sender(key).expect("slot 0, repaired");
+    let error = open_sender(key).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NoSpace, "{error}");
+}

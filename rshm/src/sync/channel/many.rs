@@ -238,8 +238,14 @@ fn check_claim(side: &Side, me: u64) {
 
 impl Sender {
     /// Claims a free slot of the channel: `NoSpace` when every slot is held.
+    /// A free slot whose positions make no sense (a writer of the segment
+    /// rewrote them) is left as it is, its holder word given back, and the
+    /// next one tried: `Corrupt`, naming the first such slot, only when no
+    /// slot could be claimed.
     pub(super) fn claim(geometry: Geometry, call: impl Fn() -> Call) -> Result<Sender> {
         let me = ProcessId::this_process().pack();
+        // The first corrupt slot: its index, head and tail.
+        let mut corrupt_slot: Option<(usize, u64, u64)> = None;
         for i in 0..geometry.slots {
             let slot = geometry.slot(i);
             let taken = match slot.side.holder.load(Acquire) {
@@ -253,7 +259,7 @@ impl Sender {
             if !taken {
                 continue;
             }
-            check_claim(&slot.side, me);
+            // Checked before the claim is recorded: a corrupt slot is left as it was.
             let head = slot.head.value.load(Acquire);
             let tail = slot.tail.value.load(Acquire);
             if head % 8 != 0
@@ -263,15 +269,10 @@ impl Sender {
                 || head - tail > geometry.capacity
             {
                 let _ = slot.side.holder.compare_exchange(me, 0, AcqRel, Relaxed);
-                let reason = msg!(
-                    "sender slot {}: positions head {} and tail {} do not fit a ring of {}",
-                    i,
-                    head,
-                    tail,
-                    geometry.capacity
-                );
-                return Err(corrupt(call(), reason));
+                corrupt_slot.get_or_insert((i, head, tail));
+                continue;
             }
+            check_claim(&slot.side, me);
             let header = geometry.header();
             header.news.used.fetch_max(i as u32 + 1, AcqRel);
             header.news.opened.store(1, Release);
@@ -285,6 +286,16 @@ impl Sender {
                 last_probe: sys::coarse_now_ns(),
                 reserved: None,
             });
+        }
+        if let Some((i, head, tail)) = corrupt_slot {
+            let reason = msg!(
+                "sender slot {}: positions head {} and tail {} do not fit a ring of {}; no other slot is free",
+                i,
+                head,
+                tail,
+                geometry.capacity
+            );
+            return Err(corrupt(call(), reason));
         }
         let reason = msg!(
             "all {} sender slots of the channel are held (max_peers)",
