@@ -757,12 +757,13 @@ impl Receiver {
             if let Some((i, at, len)) = self.scan(call)? {
                 return Ok((i, at, len, waited));
             }
+            if timeout != Some(Duration::ZERO) && self.pacing.streaming() {
+                stay_away(self.pacing.on_empty());
+                continue;
+            }
+            // Idle (not a stream's pause, which looks again at once): wake full senders.
             self.wake_senders();
             if timeout != Some(Duration::ZERO) {
-                if self.pacing.streaming() {
-                    stay_away(self.pacing.on_empty());
-                    continue;
-                }
                 waited = true;
                 if spin_for_looking(deadline, self.used(), || self.anything_waiting()) {
                     continue;
