@@ -42,7 +42,7 @@ use std::time::Duration;
 /// a process id is below 2^22.
 const VACATING: u64 = 1 << 63;
 
-/// The most holders one receive judges (each judgement reads `/proc`): a
+/// The most holders one receive judges (each a look at the kernel and `/proc`): a
 /// judging turn (every `LIVENESS_CHECK`) takes the next this many, where the
 /// last turn stopped, so that a receive with many held slots stays short.
 const JUDGED_PER_TURN: usize = 16;
