@@ -74,10 +74,20 @@ fn four_sender_processes_deliver_every_message_once_in_each_senders_order() {
     let mut receiver = many(key, 4096, 8);
     assert_eq!(receiver.shape(), Shape::ManySenders);
     const PER_SENDER: u32 = 3000;
+    // Each sender says on a pipe that its end is open, and receiving starts once all four
+    // have: a receiver whose senders have all come and gone is at the end of its stream.
+    let mut opened = [0i32; 2];
+    // SAFETY: a pipe to hear that the children opened.
+    assert_eq!(unsafe { libc::pipe(opened.as_mut_ptr()) }, 0);
     let senders: Vec<i32> = (0..4u8)
         .map(|id| {
             spawn(move || {
                 let mut tx = open_sender(key).unwrap();
+                // SAFETY: write to the pipe the parent reads.
+                assert_eq!(
+                    unsafe { libc::write(opened[1], b"o".as_ptr().cast(), 1) },
+                    1
+                );
                 let mut state = 0x9e37_79b9_7f4a_7c15 ^ id as u64;
                 for seq in 0..PER_SENDER {
                     // Sizes from 10 bytes to past half the ring (those wrap; only send takes them).
@@ -95,6 +105,18 @@ fn four_sender_processes_deliver_every_message_once_in_each_senders_order() {
             })
         })
         .collect();
+    // SAFETY: the parent's write end closed, so a child that died before opening ends the read.
+    unsafe { libc::close(opened[1]) };
+    let mut heard = 0;
+    while heard < 4 {
+        let mut said = [0u8; 4];
+        // SAFETY: read from the pipe into a local buffer.
+        let n = unsafe { libc::read(opened[0], said.as_mut_ptr().cast(), 4 - heard) };
+        assert!(n > 0, "only {heard} of 4 senders opened");
+        heard += n as usize;
+    }
+    // SAFETY: close the read end.
+    unsafe { libc::close(opened[0]) };
     let mut expected = [0u32; 4];
     let mut buf = vec![0u8; 4096];
     let mut turn = 0u64;

@@ -110,11 +110,16 @@ static void refusals(void) {
     CHECK(rshm_channel_missed(NULL) == 0, "missed(NULL)");
 }
 
-/* A sender process: `count` messages of random sizes, copied or reserved. */
-static int sender(key_t key, unsigned id, uint32_t count) {
+/* A sender process: `count` messages of random sizes, copied or reserved.
+ * It says on `opened` that its end is open: a receiver whose senders have
+ * all come and gone is at the end of its stream (RSHM_ERR_CLOSED), so the
+ * test starts receiving only once every sender holds its slot. */
+static int sender(key_t key, unsigned id, uint32_t count, int opened) {
     rshm_options opts = channel_opts(key, 0, 0);
     rshm_channel *tx;
     if (rshm_channel_open(&opts, RSHM_CHANNEL_SENDER, &tx) != RSHM_OK) return 10;
+    if (write(opened, "o", 1) != 1) return 14;
+    close(opened);
     uint64_t state = 0x9e3779b97f4a7c15ull ^ id;
     unsigned char buf[3000];
     for (uint32_t seq = 0; seq < count; seq++) {
@@ -140,10 +145,22 @@ static void many_senders(void) {
     rshm_channel *rx;
     CHECK(rshm_channel_create(&opts, 4096, RSHM_CHANNEL_RECEIVER, &rx) == RSHM_OK, "%s", rshm_last_error());
     pid_t pids[4];
+    int opened[2];
+    CHECK(pipe(opened) == 0, "pipe");
     for (unsigned id = 0; id < 4; id++) {
         pids[id] = fork();
-        if (pids[id] == 0) _exit(sender(key, id, per_sender));
+        if (pids[id] == 0) {
+            close(opened[0]);
+            _exit(sender(key, id, per_sender, opened[1]));
+        }
     }
+    close(opened[1]);
+    char said[4];
+    size_t heard = 0;
+    for (ssize_t n; heard < sizeof said && (n = read(opened[0], said + heard, sizeof said - heard)) > 0;)
+        heard += (size_t)n;
+    close(opened[0]);
+    CHECK(heard == 4, "every sender opened its end (%zu of 4 said so)", heard);
     uint32_t expected[4] = {0, 0, 0, 0};
     unsigned char buf[4096];
     int bad = 0;
