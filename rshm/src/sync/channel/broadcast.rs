@@ -22,6 +22,7 @@
 
 use super::broadcast_layout::{Header, EXPECTED, HEADER_SIZE, RECORD_HEADER, SLOT_SIZE};
 use super::layout::{largest_whole_record, record_size, Placement, Side, POSITION_LIMIT, SKIP};
+use super::reserved::Reserved;
 use super::ring::Ring;
 use super::sleep_on;
 use super::{ch_call, claim_end, corrupt, holder_liveness, named_call, Role, Wait, LIVENESS_CHECK};
@@ -111,7 +112,7 @@ pub(super) struct Sender {
     oldest: u64,
     /// The next message's sequence number.
     count: u64,
-    reserved: Option<(Placement, usize)>,
+    reserved: Reserved,
 }
 
 impl Sender {
@@ -147,20 +148,12 @@ impl Sender {
             intent,
             oldest,
             count: cursor.count.load(Acquire),
-            reserved: None,
+            reserved: Reserved::default(),
         })
     }
 
     pub(super) fn max_reservation(&self) -> usize {
         self.geometry.max_message()
-    }
-
-    fn check_nothing_reserved(&self, call: impl Fn() -> Call) -> Result<()> {
-        if self.reserved.is_some() {
-            let reason = msg!("a reservation is open: commit it (or cancel it) first");
-            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
-        }
-        Ok(())
     }
 
     /// Where a message of `len` bytes goes; raises `intent` and moves
@@ -237,7 +230,7 @@ impl Sender {
     pub(super) fn send(&mut self, message: &[u8]) -> Result<()> {
         let len = message.len();
         let call = || ch_call("channel_send", len);
-        self.check_nothing_reserved(call)?;
+        self.reserved.check_none(call)?;
         let placement = self.make_room(len, call)?;
         // SAFETY: the record lies in one piece of the ring; len + 16 <= capacity / 2.
         unsafe {
@@ -251,27 +244,15 @@ impl Sender {
 
     pub(super) fn reserve(&mut self, len: usize) -> Result<*mut u8> {
         let call = || ch_call("channel_reserve", len);
-        self.check_nothing_reserved(call)?;
+        self.reserved.check_none(call)?;
         let placement = self.make_room(len, call)?;
-        self.reserved = Some((placement, len));
+        self.reserved.open(placement, len);
         Ok(self.geometry.ring.at(placement.at + RECORD_HEADER))
     }
 
     pub(super) fn commit(&mut self, len: usize) -> Result<()> {
         let call = || ch_call("channel_commit", len);
-        let Some((placement, reserved)) = self.reserved else {
-            let reason = msg!("nothing is reserved: reserve first");
-            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
-        };
-        if len > reserved {
-            let reason = msg!(
-                "{} bytes committed, more than the {} reserved",
-                len,
-                reserved
-            );
-            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
-        }
-        self.reserved = None;
+        let placement = self.reserved.commit(len, call)?;
         self.publish(placement, len);
         Ok(())
     }
@@ -279,15 +260,7 @@ impl Sender {
     /// Gives the reservation back: nothing is published (the records it
     /// made room for may be lost to lagging receivers all the same).
     pub(super) fn cancel(&mut self) -> Result<()> {
-        if self.reserved.take().is_none() {
-            let reason = msg!("nothing is reserved: reserve first");
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                named_call("channel_cancel"),
-                reason,
-            ));
-        }
-        Ok(())
+        self.reserved.cancel()
     }
 
     pub(super) fn close(&mut self) {

@@ -14,6 +14,7 @@
 //! validate, never the lent bytes themselves.
 
 use super::layout::{record_size, Placement};
+use super::reserved::{check_commit, nothing_reserved};
 use super::{ch_call, named_call, Channel, Role, Wait};
 use crate::error::{msg, Call, Error, ErrorKind, Result};
 use std::ops::{Deref, DerefMut};
@@ -120,20 +121,9 @@ impl Channel {
             len: reserved,
         } = self.lent
         else {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                call(),
-                msg!("nothing is reserved: reserve first"),
-            ));
+            return Err(nothing_reserved(call()));
         };
-        if len > reserved {
-            let reason = msg!(
-                "{} bytes committed, more than the {} reserved",
-                len,
-                reserved
-            );
-            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
-        }
+        check_commit(len, reserved, call)?;
         self.lent = Lent::Nothing;
         self.finish_record("channel_commit", placement, len)
     }
@@ -146,11 +136,7 @@ impl Channel {
             return party.cancel();
         }
         if !matches!(self.lent, Lent::Reserved { .. }) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                named_call("channel_cancel"),
-                msg!("nothing is reserved: reserve first"),
-            ));
+            return Err(nothing_reserved(named_call("channel_cancel")));
         }
         self.lent = Lent::Nothing;
         Ok(())

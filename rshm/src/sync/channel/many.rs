@@ -24,13 +24,14 @@
 use super::layout::{largest_whole_record, record_size, Placement, Side, POSITION_LIMIT, SKIP};
 use super::many_layout::{ring_offset, segment_size, slot_offset, Header, Slot, EXPECTED};
 use super::pacing::{stay_away, Pacing};
+use super::reserved::Reserved;
 use super::ring::Ring;
 use super::{
-    ch_call, claim_end, corrupt, holder_liveness, named_call, sleep_on, spin_for_looking, Role,
-    Wait, LIVENESS_CHECK, RECEIVER_PROBE_INTERVAL,
+    ch_call, claim_end, corrupt, end_state, holder_liveness, named_call, sleep_on,
+    spin_for_looking, Role, Wait, LIVENESS_CHECK, RECEIVER_PROBE_INTERVAL,
 };
 use crate::error::{msg, Call, Error, ErrorKind, Result};
-use crate::liveness::{pid_namespace, Liveness, PackedId, ProcessId};
+use crate::liveness::{pid_namespace, Liveness, ProcessId};
 use crate::sync::fence;
 use crate::sys;
 use std::mem::MaybeUninit;
@@ -204,7 +205,7 @@ pub(super) struct Sender {
     peer_position: u64,
     last_probe: u64,
     /// The open reservation, if any.
-    reserved: Option<(Placement, usize)>,
+    reserved: Reserved,
 }
 
 /// The receiving end of a many-senders channel.
@@ -284,7 +285,7 @@ impl Sender {
                 position: head,
                 peer_position: tail,
                 last_probe: sys::coarse_now_ns(),
-                reserved: None,
+                reserved: Reserved::default(),
             });
         }
         if let Some((i, head, tail)) = corrupt_slot {
@@ -343,18 +344,10 @@ impl Sender {
         self.geometry.max_reservation()
     }
 
-    fn check_nothing_reserved(&self, call: impl Fn() -> Call) -> Result<()> {
-        if self.reserved.is_some() {
-            let reason = msg!("a reservation is open: commit it (or cancel it) first");
-            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
-        }
-        Ok(())
-    }
-
     pub(super) fn send(&mut self, message: &[u8], timeout: Option<Duration>) -> Result<()> {
         let len = message.len();
         let call = || ch_call("channel_send", len);
-        self.check_nothing_reserved(call)?;
+        self.reserved.check_none(call)?;
         let fits = (len <= u32::MAX as usize).then(|| record_size(len));
         let Some(record) = fits.filter(|&record| record <= self.ring.capacity) else {
             let reason = msg!(
@@ -372,7 +365,7 @@ impl Sender {
 
     pub(super) fn reserve(&mut self, len: usize, timeout: Option<Duration>) -> Result<*mut u8> {
         let call = || ch_call("channel_reserve", len);
-        self.check_nothing_reserved(call)?;
+        self.reserved.check_none(call)?;
         if len > self.max_reservation() {
             let reason = msg!(
                 "a reservation may hold at most {} bytes in this channel (half its ring, less the 8-byte length word)",
@@ -381,38 +374,18 @@ impl Sender {
             return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
         }
         let placement = self.make_room(Wait::Reserve, len, record_size(len), timeout)?;
-        self.reserved = Some((placement, len));
+        self.reserved.open(placement, len);
         Ok(self.ring.at(placement.at + 8))
     }
 
     pub(super) fn commit(&mut self, len: usize) -> Result<()> {
         let call = || ch_call("channel_commit", len);
-        let Some((placement, reserved)) = self.reserved else {
-            let reason = msg!("nothing is reserved: reserve first");
-            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
-        };
-        if len > reserved {
-            let reason = msg!(
-                "{} bytes committed, more than the {} reserved",
-                len,
-                reserved
-            );
-            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
-        }
-        self.reserved = None;
+        let placement = self.reserved.commit(len, call)?;
         self.finish(placement, len, call)
     }
 
     pub(super) fn cancel(&mut self) -> Result<()> {
-        if self.reserved.take().is_none() {
-            let reason = msg!("nothing is reserved: reserve first");
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                named_call("channel_cancel"),
-                reason,
-            ));
-        }
-        Ok(())
+        self.reserved.cancel()
     }
 
     /// The receiver's tail, read and checked as the SPSC sender checks it.
@@ -437,23 +410,7 @@ impl Sender {
 
     /// `Closed` or `PeerDied` if the receiver is gone.
     fn check_receiver(&self, call: impl Fn() -> Call) -> Result<()> {
-        let receiver = &self.geometry.header().receiver;
-        if receiver.closed.load(Acquire) != 0 {
-            return Err(Error::new(
-                ErrorKind::Closed,
-                call(),
-                msg!("the receiver closed the channel"),
-            ));
-        }
-        let holder = receiver.holder.load(Acquire);
-        if holder != 0 && holder_liveness(receiver, holder) == Liveness::Gone {
-            let reason = msg!(
-                "the receiver (pid {}) died",
-                PackedId::from_word(holder).id()
-            );
-            return Err(Error::new(ErrorKind::PeerDied, call(), reason));
-        }
-        Ok(())
+        end_state(&self.geometry.header().receiver, "receiver", call)
     }
 
     /// Waits (blocking, at most `timeout`) until a record of `record` bytes fits.

@@ -32,6 +32,7 @@ mod many;
 mod many_layout;
 mod pacing;
 mod party;
+mod reserved;
 mod ring;
 mod shape_header;
 
@@ -784,27 +785,13 @@ impl Channel {
 
     /// The state of the peer: `Closed` or `PeerDied` as an error, else fine.
     fn check_peer(&self, call: Call) -> Result<()> {
-        let peer = self.peer();
-        if peer.closed.load(Acquire) != 0 {
-            return Err(self.closed(call));
-        }
-        let holder = peer.holder.load(Acquire);
-        if holder != 0 && holder_liveness(peer, holder) == Liveness::Gone {
-            let reason = msg!(
-                "the {} (pid {}) died",
-                self.role.peer_name(),
-                PackedId::from_word(holder).id()
-            );
-            return Err(Error::new(ErrorKind::PeerDied, call, reason));
-        }
-        Ok(())
+        end_state(self.peer(), self.role.peer_name(), || call)
     }
 
     /// The peer closed the channel.
     #[cold]
     fn closed(&self, call: Call) -> Error {
-        let reason = msg!("the {} closed the channel", self.role.peer_name());
-        Error::new(ErrorKind::Closed, call, reason)
+        closed(self.role.peer_name(), call)
     }
 
     /// The slow path of send and recv: `Closed` if the peer closed and
@@ -1211,6 +1198,33 @@ pub(super) fn spin_for_looking(
         std::hint::spin_loop();
     }
     false
+}
+
+/// The state of the end whose control words are `side` (`name`: "sender"
+/// or "receiver"), as its peer sees it: `Closed` if it closed, `PeerDied`
+/// if its holder is `Gone` (the liveness model; alive or cannot tell is
+/// fine), else fine. Every shape asks this before it answers a wait.
+fn end_state(side: &Side, name: &'static str, call: impl Fn() -> Call) -> Result<()> {
+    if side.closed.load(Acquire) != 0 {
+        return Err(closed(name, call()));
+    }
+    let holder = side.holder.load(Acquire);
+    if holder != 0 && holder_liveness(side, holder) == Liveness::Gone {
+        let reason = msg!(
+            "the {} (pid {}) died",
+            name,
+            PackedId::from_word(holder).id()
+        );
+        return Err(Error::new(ErrorKind::PeerDied, call(), reason));
+    }
+    Ok(())
+}
+
+/// The end `name` closed the channel.
+#[cold]
+fn closed(name: &'static str, call: Call) -> Error {
+    let reason = msg!("the {} closed the channel", name);
+    Error::new(ErrorKind::Closed, call, reason)
 }
 
 /// Whether `deadline` has passed (never, without one).
