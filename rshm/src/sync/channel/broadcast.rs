@@ -22,7 +22,7 @@
 
 use super::broadcast_layout::{Header, EXPECTED, HEADER_SIZE, RECORD_HEADER, SLOT_SIZE};
 use super::layout::{largest_whole_record, record_size, Placement, Side, POSITION_LIMIT, SKIP};
-use super::reserved::Reserved;
+use super::lending::{Lent, Reserved};
 use super::ring::Ring;
 use super::sleep_on;
 use super::{ch_call, claim_end, corrupt, holder_liveness, named_call, Role, Wait, LIVENESS_CHECK};
@@ -295,7 +295,7 @@ pub(super) struct Receiver {
     /// When the sender was last judged (coarse monotonic ns).
     last_judged: u64,
     /// The message lent (position, length, sequence number).
-    lent: Option<(u64, usize, u64)>,
+    lent: Lent<(u64, usize, u64)>,
 }
 
 impl Receiver {
@@ -351,7 +351,7 @@ impl Receiver {
             floor: count,
             missed: 0,
             last_judged: 0,
-            lent: None,
+            lent: Lent::default(),
         })
     }
 
@@ -362,14 +362,6 @@ impl Receiver {
     /// The largest reservation of the channel's sender (every message is lent whole).
     pub(super) fn max_reservation(&self) -> usize {
         self.geometry.max_message()
-    }
-
-    fn check_nothing_lent(&self, call: impl Fn() -> Call) -> Result<()> {
-        if self.lent.is_some() {
-            let reason = msg!("a message is lent: release it first");
-            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
-        }
-        Ok(())
     }
 
     /// Whether the record at `at` is still intact: the sender has not raised
@@ -669,7 +661,7 @@ impl Receiver {
     ) -> Result<usize> {
         let cap = buf.len();
         let call = || ch_call("channel_recv", cap);
-        self.check_nothing_lent(call)?;
+        self.lent.check_none(call)?;
         let (at, len, seq) = self.next_record(Wait::Recv, cap, timeout)?;
         if len > cap {
             let reason = msg!(
@@ -694,9 +686,9 @@ impl Receiver {
 
     pub(super) fn peek(&mut self, timeout: Option<Duration>) -> Result<(*const u8, usize)> {
         let call = || named_call("channel_peek");
-        self.check_nothing_lent(call)?;
+        self.lent.check_none(call)?;
         let (at, len, seq) = self.next_record(Wait::Peek, 0, timeout)?;
-        self.lent = Some((at, len, seq));
+        self.lent.lend((at, len, seq));
         Ok((self.geometry.ring.at(at + RECORD_HEADER), len))
     }
 
@@ -704,10 +696,7 @@ impl Receiver {
     /// overwritten it while it was lent (what was read of it is not the message).
     pub(super) fn release(&mut self) -> Result<()> {
         let call = || named_call("channel_release");
-        let Some((at, len, seq)) = self.lent.take() else {
-            let reason = msg!("no message is lent: peek first");
-            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
-        };
+        let (at, len, seq) = self.lent.release()?;
         let intact = self.intact(at);
         self.consume(at, len, seq);
         if !intact {

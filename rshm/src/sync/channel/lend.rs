@@ -14,7 +14,7 @@
 //! validate, never the lent bytes themselves.
 
 use super::layout::{record_size, Placement};
-use super::reserved::{check_commit, nothing_reserved};
+use super::lending::{check_commit, message_lent, nothing_lent, nothing_reserved, still_open};
 use super::{ch_call, named_call, Channel, Role, Wait};
 use crate::error::{msg, Call, Error, ErrorKind, Result};
 use std::ops::{Deref, DerefMut};
@@ -56,12 +56,11 @@ pub struct Peeked<'a> {
 impl Channel {
     /// `InvalidArgument` if this end has lent something that must be given back first.
     pub(super) fn check_nothing_lent(&self, call: impl Fn() -> Call) -> Result<()> {
-        let reason = match self.lent {
-            Lent::Nothing => return Ok(()),
-            Lent::Reserved { .. } => msg!("a reservation is open: commit it (or cancel it) first"),
-            Lent::Peeked { .. } => msg!("a message is lent: release it first"),
-        };
-        Err(Error::new(ErrorKind::InvalidArgument, call(), reason))
+        match self.lent {
+            Lent::Nothing => Ok(()),
+            Lent::Reserved { .. } => Err(still_open(call())),
+            Lent::Peeked { .. } => Err(message_lent(call())),
+        }
     }
 
     /// Reserves room for a message of `len` bytes (at most
@@ -186,12 +185,7 @@ impl Channel {
             return party.release();
         }
         let Lent::Peeked { at, len } = self.lent else {
-            let reason = msg!("no message is lent: peek first");
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                named_call("channel_release"),
-                reason,
-            ));
+            return Err(nothing_lent(named_call("channel_release")));
         };
         self.lent = Lent::Nothing;
         self.consume(at, len);

@@ -22,9 +22,9 @@
 //! a ring with undelivered messages keeps its slot for the receiver.
 
 use super::layout::{largest_whole_record, record_size, Placement, Side, POSITION_LIMIT, SKIP};
+use super::lending::{Lent, Reserved};
 use super::many_layout::{ring_offset, segment_size, slot_offset, Header, Slot, EXPECTED};
 use super::pacing::{stay_away, Pacing};
-use super::reserved::Reserved;
 use super::ring::Ring;
 use super::{
     ch_call, claim_end, corrupt, end_state, holder_liveness, named_call, sleep_on,
@@ -225,7 +225,7 @@ pub(super) struct Receiver {
     /// The slot whose holder the next judging turn judges first (round-robin).
     judge_next: usize,
     /// The message lent (slot, position, length), if any.
-    lent: Option<(usize, u64, usize)>,
+    lent: Lent<(usize, u64, usize)>,
     /// How this receiver keeps out of streaming senders' way (as the SPSC
     /// receiver does, see `pacing`).
     pacing: Pacing,
@@ -562,7 +562,7 @@ impl Receiver {
             last_gone: ErrorKind::Closed,
             last_judged: 0,
             judge_next: 0,
-            lent: None,
+            lent: Lent::default(),
             pacing: Pacing::new(),
         })
     }
@@ -572,14 +572,6 @@ impl Receiver {
         self.geometry.max_reservation()
     }
 
-    fn check_nothing_lent(&self, call: impl Fn() -> Call) -> Result<()> {
-        if self.lent.is_some() {
-            let reason = msg!("a message is lent: release it first");
-            return Err(Error::new(ErrorKind::InvalidArgument, call(), reason));
-        }
-        Ok(())
-    }
-
     pub(super) fn recv_uninit(
         &mut self,
         buf: &mut [MaybeUninit<u8>],
@@ -587,7 +579,7 @@ impl Receiver {
     ) -> Result<usize> {
         let cap = buf.len();
         let call = || ch_call("channel_recv", cap);
-        self.check_nothing_lent(call)?;
+        self.lent.check_none(call)?;
         let (i, at, len, waited) = self.next_message(Wait::Recv, cap, timeout)?;
         if len > cap {
             // The message stays, and stays next: pending_len and the next receive see it.
@@ -615,7 +607,7 @@ impl Receiver {
 
     pub(super) fn peek(&mut self, timeout: Option<Duration>) -> Result<(*const u8, usize)> {
         let call = || named_call("channel_peek");
-        self.check_nothing_lent(call)?;
+        self.lent.check_none(call)?;
         let (i, at, len, waited) = self.next_message(Wait::Peek, 0, timeout)?;
         let ring = self.geometry.ring(i);
         if !ring.in_one_piece(at, record_size(len)) {
@@ -628,19 +620,12 @@ impl Receiver {
             return Err(Error::new(ErrorKind::OutOfBounds, call(), reason));
         }
         self.pacing.on_message(waited);
-        self.lent = Some((i, at, len));
+        self.lent.lend((i, at, len));
         Ok((ring.at(at + 8), len))
     }
 
     pub(super) fn release(&mut self) -> Result<()> {
-        let Some((i, at, len)) = self.lent.take() else {
-            let reason = msg!("no message is lent: peek first");
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                named_call("channel_release"),
-                reason,
-            ));
-        };
+        let (i, at, len) = self.lent.release()?;
         self.consume(i, at, len);
         self.next = i + 1;
         Ok(())

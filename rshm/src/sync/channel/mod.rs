@@ -28,11 +28,11 @@ mod broadcast;
 mod broadcast_layout;
 mod layout;
 mod lend;
+mod lending;
 mod many;
 mod many_layout;
 mod pacing;
 mod party;
-mod reserved;
 mod ring;
 mod shape_header;
 

@@ -1,8 +1,9 @@
-//! A sending end's open reservation (zero-copy sends), and the rules every
-//! shape applies to it: one at a time, committed at most as long as
-//! reserved, and each call out of order an `InvalidArgument` naming why.
-//! The many-party shapes keep theirs in a [`Reserved`]; the pair's lives in
-//! its `Lent` state (`lend.rs`) and uses the same errors.
+//! What a channel end has lent out of its ring (zero-copy), and the rules
+//! every shape applies to it: a sender's open reservation and a receiver's
+//! peeked message, one at a time; a reservation committed at most as long as
+//! reserved; each call out of order an `InvalidArgument` naming why. The
+//! many-party shapes keep theirs in a [`Reserved`] and a [`Lent`]; the
+//! pair's lives in its own `Lent` state (`lend.rs`) and uses the same errors.
 
 use super::layout::Placement;
 use super::named_call;
@@ -43,6 +44,51 @@ impl Reserved {
         }
         Ok(())
     }
+}
+
+/// The message a receiver has lent out (peeked), if any: what the shape
+/// needs to take it off the ring at release.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Lent<T>(Option<T>);
+
+impl<T> Default for Lent<T> {
+    fn default() -> Self {
+        Lent(None)
+    }
+}
+
+impl<T: Copy> Lent<T> {
+    /// `InvalidArgument` if a message is lent (a receive or a second peek).
+    pub(super) fn check_none(&self, call: impl Fn() -> Call) -> Result<()> {
+        if self.0.is_some() {
+            return Err(message_lent(call()));
+        }
+        Ok(())
+    }
+
+    /// Lends `message`.
+    pub(super) fn lend(&mut self, message: T) {
+        self.0 = Some(message);
+    }
+
+    /// Ends the lending, for a release: what was lent.
+    pub(super) fn release(&mut self) -> Result<T> {
+        self.0
+            .take()
+            .ok_or_else(|| nothing_lent(named_call("channel_release")))
+    }
+}
+
+/// A call that needs no lent message found one.
+pub(super) fn message_lent(call: Call) -> Error {
+    let reason = msg!("a message is lent: release it first");
+    Error::new(ErrorKind::InvalidArgument, call, reason)
+}
+
+/// A release with nothing lent.
+pub(super) fn nothing_lent(call: Call) -> Error {
+    let reason = msg!("no message is lent: peek first");
+    Error::new(ErrorKind::InvalidArgument, call, reason)
 }
 
 /// A call that needs no open reservation found one.
