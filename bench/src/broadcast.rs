@@ -119,6 +119,16 @@ struct Tally {
 }
 
 impl Tally {
+    /// A receiver's tally before its first message.
+    fn new(lossless: bool) -> Tally {
+        Tally {
+            next: 0,
+            got: 0,
+            skipped: 0,
+            lossless,
+        }
+    }
+
     /// Takes message number `seq`: false for the end marker. A reopened
     /// end is counted on `board`, and its receiver goes on.
     fn take(&mut self, seq: u64, board: &Board) -> bool {
@@ -173,12 +183,7 @@ pub fn run<R: FnMut() -> u64>(
             Board::wait_for(board.made(), 1);
             let mut recv = open();
             board.ready().fetch_add(1, AcqRel);
-            let mut tally = Tally {
-                next: 0,
-                got: 0,
-                skipped: 0,
-                lossless,
-            };
+            let mut tally = Tally::new(lossless);
             while tally.take(recv(), board) {
                 board.delivered(j).store(tally.got, Relaxed);
             }
@@ -189,12 +194,7 @@ pub fn run<R: FnMut() -> u64>(
     Board::wait_for(board.made(), 1);
     let mut recv = open();
     board.ready().fetch_add(1, AcqRel);
-    let mut tally = Tally {
-        next: 0,
-        got: 0,
-        skipped: 0,
-        lossless,
-    };
+    let mut tally = Tally::new(lossless);
     let got = std::cell::Cell::new(0u64);
     let batches = plan.run_counted(
         || loop {
@@ -459,12 +459,7 @@ mod tests {
     #[test]
     fn a_tally_counts_skipped_numbers_and_refuses_going_back() {
         let board = Board::new();
-        let mut tally = Tally {
-            next: 0,
-            got: 0,
-            skipped: 0,
-            lossless: false,
-        };
+        let mut tally = Tally::new(false);
         assert!(tally.take(0, &board) && tally.take(3, &board) && tally.take(REOPENED, &board));
         assert_eq!((tally.got, tally.skipped), (2, 2));
         assert_eq!(board.reopened().load(Relaxed), 1);
@@ -476,12 +471,7 @@ mod tests {
     #[test]
     fn a_lossless_tally_refuses_a_gap() {
         let board = Board::new();
-        let mut tally = Tally {
-            next: 0,
-            got: 0,
-            skipped: 0,
-            lossless: true,
-        };
+        let mut tally = Tally::new(true);
         assert!(tally.take(0, &board));
         let gap = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tally.take(2, &board)));
         assert!(gap.is_err(), "a lost message went unnoticed");
