@@ -130,6 +130,20 @@ pub fn each_entry(
     }
 }
 
+/// One read(2) into `buf`, again when a signal interrupted it: the bytes read (0 at the end).
+fn read_into(fd: &Fd, buf: &mut [u8]) -> Result<usize, c_int> {
+    loop {
+        // SAFETY: buf is writable for its length.
+        let n = unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        if errno() != libc::EINTR {
+            return Err(errno());
+        }
+    }
+}
+
 /// Calls `each` with every line of file `path` (without its newline) until it
 /// breaks; a line longer than the buffer is cut into pieces.
 pub fn each_line(
@@ -140,15 +154,8 @@ pub fn each_line(
     let mut buf = [0u8; 4096];
     let mut held = 0; // bytes of an unfinished line at the start of buf
     loop {
-        // SAFETY: the tail of buf is writable for the length given.
-        let n = unsafe { libc::read(fd.0, buf[held..].as_mut_ptr().cast(), buf.len() - held) };
-        if n < 0 {
-            if errno() == libc::EINTR {
-                continue;
-            }
-            return Err(errno());
-        }
-        let end = held + n as usize;
+        let n = read_into(&fd, &mut buf[held..])?;
+        let end = held + n;
         if n == 0 {
             if held > 0 {
                 let _ = each(&buf[..held]);
@@ -182,18 +189,11 @@ pub fn contains(path: &CPath, needle: &[u8]) -> Result<bool, c_int> {
     let mut buf = [0u8; 4096];
     let mut held = 0;
     loop {
-        // SAFETY: the tail of buf is writable for the length given.
-        let n = unsafe { libc::read(fd.0, buf[held..].as_mut_ptr().cast(), buf.len() - held) };
-        if n < 0 {
-            if errno() == libc::EINTR {
-                continue;
-            }
-            return Err(errno());
-        }
+        let n = read_into(&fd, &mut buf[held..])?;
         if n == 0 {
             return Ok(false);
         }
-        let end = held + n as usize;
+        let end = held + n;
         if buf[..end].windows(needle.len()).any(|w| w == needle) {
             return Ok(true);
         }
